@@ -23,7 +23,7 @@ struct request {
   std::string url;
   std::vector<header> headers;
   std::string body;
-  std::chrono::milliseconds timeout{30'000};          // whole transfer
+  std::chrono::milliseconds timeout{30'000};  // whole transfer; zero means no limit
   std::chrono::milliseconds connect_timeout{5'000};
   std::string proxy;                                   // "http://user:pass@host:port" or empty
 };
