@@ -1,0 +1,32 @@
+// The commands of the job-fetcher binary, kept in the library so tests call them directly.
+// Each returns the process exit code.
+#pragma once
+
+#include <string>
+
+#include "run/settings.hpp"
+
+namespace job_fetcher::run {
+
+struct command_options {
+  bool json = false;
+  bool print_sql = false;
+  bool names_only = false;
+  bool markdown = false;
+  int limit = 20;
+  std::string every;
+};
+
+void configure_logging(const settings& values);
+
+int run_command(const settings& values, const command_options& options);
+int daemon_command(const settings& values, const command_options& options);
+int migrate_command(const settings& values, const command_options& options);
+int status_command(const settings& values, const command_options& options);
+int show_command(const settings& values, const command_options& options);
+int print_settings(const command_options& options);
+
+// The Lambda custom runtime entry point (AWS_LAMBDA_RUNTIME_API is set).
+int lambda_main();
+
+}  // namespace job_fetcher::run

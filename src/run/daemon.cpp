@@ -1,0 +1,76 @@
+#include <csignal>
+
+#include <atomic>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/log.hpp"
+#include "run/app.hpp"
+#include "run/commands.hpp"
+
+namespace job_fetcher::run {
+
+namespace {
+
+std::atomic<bool> stop_signal{false};
+
+extern "C" void request_stop(int) { stop_signal.store(true); }
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+}
+
+// Sleeps in short steps so a stop signal ends the wait promptly.
+void sleep_unless_stopped(std::chrono::milliseconds duration) {
+  constexpr std::chrono::milliseconds step{100};
+  auto until = std::chrono::steady_clock::now() + duration;
+  while (!stop_signal.load() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
+        step, std::chrono::duration_cast<std::chrono::milliseconds>(
+                  until - std::chrono::steady_clock::now())));
+  }
+}
+
+}  // namespace
+
+int daemon_command(const settings& values, const command_options& options) {
+  auto every = parse_duration(options.every);
+  if (!every || every->count() <= 0) {
+    throw config_error(fmt::format(
+        "invalid --every \"{}\": expected a duration with a unit, such as 5m or 30s",
+        options.every));
+  }
+  install_stop_handlers();
+  app fetcher(values);
+  std::mt19937_64 rng{std::random_device{}()};
+  // Up to a tenth of the period of jitter keeps many daemons from hitting Upwork in step.
+  std::uniform_int_distribution<std::int64_t> jitter(0, every->count() / 10);
+
+  log::info("daemon", "started", {{"every_ms", every->count()}, {"feed", values.feed}});
+  int last_exit = 0;
+  while (!stop_signal.load()) {
+    auto started = std::chrono::steady_clock::now();
+    run_overrides overrides;
+    overrides.stop_requested = [] { return stop_signal.load(); };
+    auto summary = fetcher.run_feed(overrides);
+    last_exit = status_exit_code(summary.status);
+    std::puts(options.json ? summary.to_json().dump().c_str() : summary.to_text().c_str());
+    std::fflush(stdout);
+
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    auto wait = *every - elapsed + std::chrono::milliseconds{jitter(rng)};
+    if (wait.count() > 0) sleep_unless_stopped(wait);
+  }
+  log::info("daemon", "stopped by signal, the current page was committed");
+  return last_exit == 4 ? 0 : last_exit;
+}
+
+}  // namespace job_fetcher::run

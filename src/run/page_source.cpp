@@ -1,0 +1,109 @@
+#include "run/page_source.hpp"
+
+#include <fmt/format.h>
+
+#include "core/log.hpp"
+
+namespace job_fetcher::run {
+
+namespace {
+
+class retrying_page_source final : public page_source {
+ public:
+  retrying_page_source(http::client& client, const search_protocol& protocol,
+                       bearer_token_provider& tokens, rate_limiter& limiter, clock_source& clock,
+                       page_source_options options)
+      : client_(client),
+        protocol_(protocol),
+        tokens_(tokens),
+        limiter_(limiter),
+        clock_(clock),
+        options_(options),
+        rng_(options.seed) {}
+
+  result<upwork::page> fetch(const page_cursor& cursor,
+                             std::chrono::steady_clock::time_point deadline) override {
+    auto token = tokens_.get();
+    if (!token) return std::move(token).err();
+
+    bool inline_pagination = false;
+    for (int attempt = 1;; ++attempt) {
+      auto outcome = attempt_once(cursor, *token, inline_pagination, deadline);
+      if (outcome) return outcome;
+      error failure = std::move(outcome).err();
+
+      if (failure.kind == error_class::auth && !renewed_) {
+        // One renewal per run: a second 401 means the new token is bad too.
+        renewed_ = true;
+        log::warn("fetch", "token rejected, getting a new one", {{"status", failure.http_status}});
+        auto fresh = tokens_.replace(*token);
+        if (!fresh) return std::move(fresh).err();
+        token = std::move(fresh);
+        continue;
+      }
+      if (!inline_pagination && protocol_.wants_inline_retry(failure)) {
+        inline_pagination = true;
+        log::warn("fetch", "retrying once with pagination inlined in the query",
+                  {{"offset", cursor.offset}, {"after", cursor.after}});
+        continue;
+      }
+      auto decision = decide_retry(options_.retry, failure, attempt, clock_.steady_now(),
+                                   deadline, rng_);
+      if (!decision.retry) return failure;
+      log::warn("fetch", "retrying after a failed request",
+                {{"attempt", attempt},
+                 {"error_class", std::string(to_string(failure.kind))},
+                 {"status", failure.http_status},
+                 {"error", failure.message},
+                 {"wait_ms", decision.wait.count()}});
+      clock_.sleep_for(decision.wait);
+    }
+  }
+
+  std::int64_t requests() const override { return sent_ + tokens_.upstream_requests(); }
+
+ private:
+  result<upwork::page> attempt_once(const page_cursor& cursor, const secret& token,
+                                    bool inline_pagination,
+                                    std::chrono::steady_clock::time_point deadline) {
+    if (sent_ >= options_.request_budget) {
+      error failure = make_error(
+          error_class::transient,
+          fmt::format("the run used its request budget of {} requests; raise "
+                      "JOB_FETCHER_REQUEST_BUDGET if this feed needs more",
+                      options_.request_budget));
+      return failure;
+    }
+    if (!limiter_.acquire(deadline)) {
+      return make_error(error_class::transient,
+                        "the rate limit leaves no request before the run's deadline");
+    }
+    http::request req = protocol_.build(cursor, token, inline_pagination);
+    ++sent_;
+    auto response = client_.send(req);
+    if (!response) return std::move(response).err();
+    return protocol_.parse(*response);
+  }
+
+  http::client& client_;
+  const search_protocol& protocol_;
+  bearer_token_provider& tokens_;
+  rate_limiter& limiter_;
+  clock_source& clock_;
+  page_source_options options_;
+  std::mt19937_64 rng_;
+  std::int64_t sent_ = 0;
+  bool renewed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<page_source> make_page_source(http::client& client,
+                                              const search_protocol& protocol,
+                                              bearer_token_provider& tokens,
+                                              rate_limiter& limiter, clock_source& clock,
+                                              page_source_options options) {
+  return std::make_unique<retrying_page_source>(client, protocol, tokens, limiter, clock, options);
+}
+
+}  // namespace job_fetcher::run
