@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -81,6 +82,19 @@ int main(int argc, char** argv) {
   show_cmd->add_option("--limit", options.limit, "postings to show")->capture_default_str();
   show_cmd->add_flag("--json", options.json, "print one JSON object per line");
 
+  auto* token_cmd = cli.add_subcommand("token", "print or renew the Upwork bearer token");
+  token_cmd->require_subcommand(1);
+  auto* token_get = token_cmd->add_subcommand("get", "print the token the chain returns now");
+  auto* token_refresh = token_cmd->add_subcommand("refresh", "mint a new token and cache it");
+  for (auto* command : {token_get, token_refresh}) {
+    add_setting_flags(*command, flags);
+    command->add_flag("--show", options.show, "print the whole token instead of a masked form");
+  }
+
+  auto* authenticate_cmd = cli.add_subcommand(
+      "authenticate", "act as the Authenticator once: read {\"secret\": ...} on stdin, mint, cache");
+  add_setting_flags(*authenticate_cmd, flags);
+
   auto* settings_cmd = cli.add_subcommand("settings", "list every setting");
   settings_cmd->add_flag("--names", options.names_only, "only environment names, one a line");
   settings_cmd->add_flag("--markdown", options.markdown, "as a Markdown table");
@@ -100,6 +114,12 @@ int main(int argc, char** argv) {
     if (migrate_cmd->parsed()) return run::migrate_command(values, options);
     if (status_cmd->parsed()) return run::status_command(values, options);
     if (show_cmd->parsed()) return run::show_command(values, options);
+    if (token_get->parsed()) return run::token_command(values, false, options.show);
+    if (token_refresh->parsed()) return run::token_command(values, true, options.show);
+    if (authenticate_cmd->parsed()) {
+      std::string body(std::istreambuf_iterator<char>(std::cin), {});
+      return run::authenticate_command(values, body);
+    }
   } catch (const config_error& e) {
     std::fprintf(stderr, "job-fetcher: %s\n", e.what());
     return 2;

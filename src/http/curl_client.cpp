@@ -197,7 +197,8 @@ std::optional<std::string_view> response::header_value(std::string_view name) co
 std::optional<std::string> response::cookie(std::string_view name) const {
   for (const auto& h : headers) {
     if (!iequals(h.name, "Set-Cookie")) continue;
-    std::string_view pair = h.value.substr(0, h.value.find(';'));
+    std::string_view value = h.value;
+    std::string_view pair = value.substr(0, value.find(';'));
     auto eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
     if (trim(pair.substr(0, eq)) == name) return std::string(trim(pair.substr(eq + 1)));

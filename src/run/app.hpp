@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "auth/authenticator.hpp"
 #include "core/clock.hpp"
 #include "http/client.hpp"
 #include "run/fetch_run.hpp"
@@ -52,6 +53,13 @@ class app {
 
 // Builds the search protocol of the configured source.
 std::unique_ptr<search_protocol> make_search_protocol(const settings& values);
+
+// The token minting built into job-fetcher: the visitor home-page cookie, or OAuth2 for the
+// marketplace source.
+std::unique_ptr<auth::authenticator> make_builtin_minter(const settings& values,
+                                                        http::client& client,
+                                                        store::job_store& store,
+                                                        clock_source& clock);
 
 // The bearer token provider for the configured source and authenticators.
 std::unique_ptr<bearer_token_provider> make_token_provider(const settings& values,

@@ -15,6 +15,7 @@ struct command_options {
   bool markdown = false;
   int limit = 20;
   std::string every;
+  bool show = false;
 };
 
 void configure_logging(const settings& values);
@@ -25,6 +26,12 @@ int migrate_command(const settings& values, const command_options& options);
 int status_command(const settings& values, const command_options& options);
 int show_command(const settings& values, const command_options& options);
 int print_settings(const command_options& options);
+
+// Prints the bearer token the chain returns (masked unless `show`); `refresh` mints a new one.
+int token_command(const settings& values, bool refresh, bool show);
+
+// Runs the Authenticator once on `request_body` ({"secret": …}) and prints its response.
+int authenticate_command(const settings& values, const std::string& request_body);
 
 // The Lambda custom runtime entry point (AWS_LAMBDA_RUNTIME_API is set).
 int lambda_main();
