@@ -76,6 +76,11 @@ int run_command(const settings& values, const command_options& options) {
   } else {
     std::puts(summary.to_text().c_str());
   }
+  // A setting that only proves invalid when the store opens is still a setup error.
+  if (summary.failure && summary.failure->kind == error_class::config) {
+    std::fprintf(stderr, "job-fetcher: %s\n", summary.failure->message.c_str());
+    return 2;
+  }
   return status_exit_code(summary.status);
 }
 

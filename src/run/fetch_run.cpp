@@ -310,7 +310,12 @@ run_summary execute_run(store::job_store& store, page_source& source, clock_sour
 
   paging_state state;
   state.previous = *previous;
-  if (state.previous) state.floor = state.previous->at - options.skew;
+  if (state.previous) {
+    state.floor = state.previous->at - options.skew;
+    // The watermark never moves back, even when the postings at it were removed since.
+    state.newest = state.previous->at;
+    state.newest_ids = state.previous->ids;
+  }
   state.cursor.count = options.page_size;
 
   {
