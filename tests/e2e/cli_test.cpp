@@ -1,0 +1,98 @@
+// The job-fetcher binary: exit codes, --json output and start-up validation.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "e2e/e2e_support.hpp"
+
+namespace job_fetcher::e2e {
+namespace {
+
+using doubles::sim_process;
+
+std::vector<std::string> sim_env(const sim_process& sim, const std::string& store_url) {
+  return {"UPWORK_VISITOR_URL=" + sim.base_url() + "/api/graphql/v1?alias=visitorJobSearch",
+          "UPWORK_HOME_URL=" + sim.base_url() + "/", "JOB_FETCHER_STORE=" + store_url,
+          "JOB_FETCHER_RATE=1000"};
+}
+
+TEST(cli, run_json_prints_the_summary_object) {
+  temp_dir dir;
+  sim_process sim({"--published", "300"});
+  auto result = run_binary({"run", "--json", "--backfill", "120"},
+                           sim_env(sim, "sqlite:" + (dir.path() / "jobs.db").string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto summary = nlohmann::json::parse(result.out);
+  for (const char* key : {"status", "feed", "pages", "api_requests", "postings_seen",
+                          "postings_new", "postings_updated", "gap", "duration_ms"}) {
+    EXPECT_TRUE(summary.contains(key)) << key;
+  }
+  EXPECT_EQ(summary["status"], "ok");
+  EXPECT_EQ(summary["postings_new"], 120);
+}
+
+TEST(cli, failed_run_exits_nonzero) {
+  temp_dir dir;
+  sim_process sim({"--published", "300"});
+  sim.set_faults({{{"status", 401}}, {{"status", 401}}});
+  auto result = run_binary({"run", "--json"}, sim_env(sim, "sqlite:" + (dir.path() / "jobs.db").string()));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(result.out)["error_class"], "auth");
+}
+
+struct bad_setting {
+  std::string name;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string named;  // the setting the message must name
+};
+
+class cli_bad_setting : public ::testing::TestWithParam<bad_setting> {};
+
+TEST_P(cli_bad_setting, exits_before_any_request) {
+  const auto& param = GetParam();
+  temp_dir dir;
+  sim_process sim({"--published", "100"});
+  auto env = sim_env(sim, "sqlite:" + (dir.path() / "jobs.db").string());
+  env.insert(env.end(), param.env.begin(), param.env.end());
+  std::vector<std::string> args{"run"};
+  args.insert(args.end(), param.args.begin(), param.args.end());
+
+  auto result = run_binary(args, env);
+
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_NE(result.err.find(param.named), std::string::npos) << result.err;
+  auto stats = sim.stats();
+  EXPECT_EQ(stats.home_requests + stats.visitor_requests, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    settings, cli_bad_setting,
+    ::testing::Values(
+        bad_setting{"page_size_80", {"--page-size", "80"}, {}, "PAGE_SIZE"},
+        bad_setting{"query_600", {"--query", std::string(600, 'q')}, {}, "500"},
+        bad_setting{"budget_without_fixed", {"--budget", "100-500"}, {}, "budget"},
+        bad_setting{"unwritable_store", {"--store", "sqlite:/proc/no/such/dir/jobs.db"}, {},
+                    "/proc/no/such/dir/jobs.db"},
+        bad_setting{"unknown_store_scheme", {"--store", "mysql://x"}, {}, "mysql://x"},
+        bad_setting{"bad_duration", {}, {"JOB_FETCHER_SKEW=5"}, "JOB_FETCHER_SKEW"}),
+    [](const auto& test_info) { return test_info.param.name; });
+
+TEST(cli, settings_names_lists_every_environment_name) {
+  auto result = run_binary({"settings", "--names"}, {});
+  ASSERT_EQ(result.exit_code, 0);
+  for (const char* name : {"JOB_FETCHER_STORE", "UPWORK_TOKEN", "UPWORK_VISITOR_URL",
+                           "UPWORK_HOME_URL", "POSTGREST_URL", "AUTHORIZER_URL"}) {
+    EXPECT_NE(result.out.find(name), std::string::npos) << name;
+  }
+}
+
+TEST(cli, help_lists_settings_with_defaults) {
+  auto result = run_binary({"run", "--help"}, {});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.out.find("--max-pages"), std::string::npos);
+  EXPECT_NE(result.out.find("JOB_FETCHER_MAX_PAGES"), std::string::npos);
+  EXPECT_NE(result.out.find("default: 100"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace job_fetcher::e2e

@@ -1,0 +1,165 @@
+#include "e2e/e2e_support.hpp"
+
+#include <spawn.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+extern char** environ;
+
+namespace job_fetcher::e2e {
+
+temp_dir::temp_dir() {
+  std::random_device random;
+  path_ = std::filesystem::temp_directory_path() /
+          ("job-fetcher-test-" + std::to_string(getpid()) + "-" + std::to_string(random()));
+  std::filesystem::create_directories(path_);
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+run::settings sim_settings(const doubles::sim_process& sim, const std::string& store_url) {
+  run::settings values;
+  values.store.url = store_url;
+  values.visitor_url = sim.base_url() + "/api/graphql/v1?alias=visitorJobSearch";
+  values.home_url = sim.base_url() + "/";
+  values.marketplace_url = sim.base_url() + "/graphql";
+  values.token_url = sim.base_url() + "/api/v3/oauth2/token";
+  values.rate_per_second = 1000;
+  values.rate_burst = 100;
+  values.backoff_base = std::chrono::milliseconds{5};
+  values.backoff_max = std::chrono::milliseconds{50};
+  values.safety_margin = std::chrono::milliseconds{200};
+  values.log_level = "warn";
+  return values;
+}
+
+run::run_summary run_once(const run::settings& values, run::run_overrides overrides) {
+  run::app fetcher(values);
+  return fetcher.run_feed(overrides);
+}
+
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
+process_result run_binary(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  temp_dir outputs;
+  auto out_path = outputs.path() / "stdout";
+  auto err_path = outputs.path() / "stderr";
+  std::string binary = std::string(JOB_FETCHER_BINARY_DIR) + "/apps/job-fetcher";
+
+  std::vector<std::string> argv_storage{binary};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  // The child sees the test's environment without job-fetcher settings, plus `env`.
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    if (entry.starts_with("JOB_FETCHER_") || entry.starts_with("UPWORK_") ||
+        entry.starts_with("POSTGREST_") || entry.starts_with("AWS_LAMBDA_RUNTIME_API")) {
+      continue;
+    }
+    env_storage.push_back(entry);
+  }
+  env_storage.insert(env_storage.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = -1;
+  int spawned = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  process_result result;
+  if (spawned != 0) {
+    result.err = "posix_spawn failed for " + binary;
+    return result;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
+  return result;
+}
+
+std::unique_ptr<store::job_store> open_for_inspection(const std::string& url) {
+  store::store_settings settings;
+  settings.url = url;
+  auto opened = store::open_store(settings);
+  EXPECT_TRUE(opened.ok()) << (opened.ok() ? "" : opened.err().describe());
+  if (!opened) return nullptr;
+  EXPECT_TRUE((*opened)->migrate().ok());
+  return std::move(opened).value();
+}
+
+}  // namespace job_fetcher::e2e
+
+namespace job_fetcher::e2e {
+
+namespace {
+
+std::string show(const std::optional<std::string>& v) { return v ? "\"" + *v + "\"" : "null"; }
+std::string show(const std::string& v) { return "\"" + v.substr(0, 80) + "\""; }
+std::string show(timestamp v) { return format_timestamp(v); }
+std::string show(const std::optional<timestamp>& v) { return v ? format_timestamp(*v) : "null"; }
+std::string show(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (const auto& s : v) out += "\"" + s + "\",";
+  return out + "]";
+}
+
+}  // namespace
+
+std::string posting_differences(const upwork::posting& actual, const upwork::posting& expected) {
+  std::string out;
+  auto check = [&](const char* name, const auto& a, const auto& e) {
+    if (!(a == e)) out += std::string(name) + ": stored " + show(a) + ", expected " + show(e) + "\n";
+  };
+  check("id", actual.id, expected.id);
+  check("ciphertext", actual.ciphertext, expected.ciphertext);
+  check("link", actual.link, expected.link);
+  check("title", actual.title, expected.title);
+  check("description", actual.description, expected.description);
+  check("skills", actual.skills, expected.skills);
+  check("job_type", actual.job_type, expected.job_type);
+  check("hourly_min", actual.hourly_min, expected.hourly_min);
+  check("hourly_max", actual.hourly_max, expected.hourly_max);
+  check("fixed_budget", actual.fixed_budget, expected.fixed_budget);
+  check("currency", actual.currency, expected.currency);
+  check("contractor_tier", actual.contractor_tier, expected.contractor_tier);
+  check("duration_label", actual.duration_label, expected.duration_label);
+  check("workload", actual.workload, expected.workload);
+  check("client_country", actual.client_country, expected.client_country);
+  check("published_at", actual.published_at, expected.published_at);
+  check("created_at", actual.created_at, expected.created_at);
+  check("source", actual.source, expected.source);
+  check("content_hash", actual.content_hash, expected.content_hash);
+  return out;
+}
+
+}  // namespace job_fetcher::e2e

@@ -1,0 +1,57 @@
+// Shared set-up of the end-to-end tests: upwork-sim on loopback, job-fetcher settings aimed at
+// it, and a store to inspect.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "run/app.hpp"
+#include "run/settings.hpp"
+#include "doubles/sim/sim_process.hpp"
+#include "store/store.hpp"
+
+namespace job_fetcher::e2e {
+
+// A temporary folder removed at the end of the test.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Settings for a run against `sim` into `store_url`, with pacing that keeps tests fast: no rate
+// limit worth the name and millisecond backoffs.
+run::settings sim_settings(const doubles::sim_process& sim, const std::string& store_url);
+
+// Runs the feed once in this process.
+run::run_summary run_once(const run::settings& values, run::run_overrides overrides = {});
+
+// Result of running the job-fetcher binary.
+struct process_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the built job-fetcher binary with `args` and extra environment `env` ("NAME=value").
+process_result run_binary(const std::vector<std::string>& args, const std::vector<std::string>& env);
+
+// Opens the store at `url` for inspection.
+std::unique_ptr<store::job_store> open_for_inspection(const std::string& url);
+
+}  // namespace job_fetcher::e2e
+
+namespace job_fetcher::e2e {
+
+// Lists the fields in which two postings differ, "" when they are equal.
+std::string posting_differences(const upwork::posting& actual, const upwork::posting& expected);
+
+}  // namespace job_fetcher::e2e
