@@ -60,7 +60,10 @@ int main(int argc, char** argv) {
 
   auto* run_cmd = cli.add_subcommand("run", "run the feed once and print a summary");
   add_setting_flags(*run_cmd, flags);
-  run_cmd->add_flag("--json", options.json, "print the summary as one JSON object");
+  run_cmd->add_flag("--json", options.json,
+                    "print each feed's summary as one JSON object, one line per feed");
+  run_cmd->add_flag("--all", options.all_feeds,
+                    "run every feed of the feeds file in turn; the exit code is the worst status");
 
   auto* daemon_cmd = cli.add_subcommand("daemon", "run the feed on a fixed schedule until SIGTERM");
   add_setting_flags(*daemon_cmd, flags);
@@ -95,6 +98,15 @@ int main(int argc, char** argv) {
       "authenticate", "act as the Authenticator once: read {\"secret\": ...} on stdin, mint, cache");
   add_setting_flags(*authenticate_cmd, flags);
 
+  auto* feeds_cmd = cli.add_subcommand("feeds", "list the configured feeds and check them");
+  add_setting_flags(*feeds_cmd, flags);
+  feeds_cmd->add_flag("--json", options.json, "print one JSON object");
+
+  auto* prune_cmd = cli.add_subcommand(
+      "prune", "delete postings not seen within their feed's retention (all feeds, or --feed)");
+  add_setting_flags(*prune_cmd, flags);
+  prune_cmd->add_flag("--json", options.json, "print one JSON object per feed");
+
   auto* settings_cmd = cli.add_subcommand("settings", "list every setting");
   settings_cmd->add_flag("--names", options.names_only, "only environment names, one a line");
   settings_cmd->add_flag("--markdown", options.markdown, "as a Markdown table");
@@ -112,6 +124,8 @@ int main(int argc, char** argv) {
     if (run_cmd->parsed()) return run::run_command(values, options);
     if (daemon_cmd->parsed()) return run::daemon_command(values, options);
     if (migrate_cmd->parsed()) return run::migrate_command(values, options);
+    if (feeds_cmd->parsed()) return run::feeds_command(values, options);
+    if (prune_cmd->parsed()) return run::prune_command(values, options);
     if (status_cmd->parsed()) return run::status_command(values, options);
     if (show_cmd->parsed()) return run::show_command(values, options);
     if (token_get->parsed()) return run::token_command(values, false, options.show);

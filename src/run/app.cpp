@@ -3,16 +3,20 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <random>
 
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "http/proxy_pool.hpp"
 
 namespace job_fetcher::run {
 
 struct app::parts {
   std::unique_ptr<store::job_store> store;
   std::unique_ptr<http::client> http;
+  std::unique_ptr<http::proxy_pool> proxies;
+  std::unique_ptr<http::client> token_http;  // http, with the proxies for Upwork's token URLs
   std::unique_ptr<search_protocol> protocol;
   std::unique_ptr<bearer_token_provider> tokens;
   std::unique_ptr<rate_limiter> limiter;
@@ -69,12 +73,34 @@ run_summary app::run_feed(const run_overrides& overrides) {
     parts_->limiter =
         std::make_unique<rate_limiter>(clock_, settings_.rate_per_second, settings_.rate_burst);
   }
+  if (!parts_->proxies) {
+    auto loaded = http::load_proxy_pool(
+        {settings_.proxy_url, settings_.proxy_file, settings_.https_proxy}, *parts_->http,
+        std::random_device{}());
+    if (!loaded) {
+      run_summary failed;
+      failed.feed = settings_.feed;
+      failed.failure = loaded.err();
+      failed.status = loaded.err().kind == error_class::blocked ? run_status::blocked
+                                                                : run_status::failed;
+      return failed;
+    }
+    parts_->proxies = std::make_unique<http::proxy_pool>(std::move(loaded).value());
+    parts_->token_http = http::make_proxying_client(*parts_->http, *parts_->proxies,
+                                                    {settings_.home_url, settings_.token_url});
+    if (!parts_->proxies->empty()) {
+      log::info("run", "sending Upwork requests through proxies",
+                {{"proxies", parts_->proxies->size()}});
+    }
+  }
   // The token provider holds per-run state (one renewal per run), so each run gets a new one.
-  parts_->tokens = make_token_provider(settings_, *parts_->http, db, clock_);
+  parts_->tokens = make_token_provider(settings_, *parts_->token_http, db, clock_);
 
   page_source_options source_options;
   source_options.retry = {settings_.max_attempts, settings_.backoff_base, settings_.backoff_max};
   source_options.request_budget = settings_.request_budget;
+  source_options.proxies = parts_->proxies.get();
+  source_options.max_description_bytes = settings_.max_description_bytes;
   auto source = make_page_source(*parts_->http, *parts_->protocol, *parts_->tokens,
                                  *parts_->limiter, clock_, source_options);
 
@@ -93,8 +119,30 @@ run_summary app::run_feed(const run_overrides& overrides) {
   options.stop_requested = overrides.stop_requested;
 
   auto summary = execute_run(db, *source, clock_, options);
+  // Retention is enforced after every run, whatever its outcome, so a feed that keeps failing
+  // still lets go of old postings.
+  if (settings_.retention.count() > 0) (void)prune();
   log::clear_context();
   return summary;
+}
+
+result<std::int64_t> app::prune() {
+  if (settings_.retention.count() <= 0) return std::int64_t{0};
+  auto opened = store();
+  if (!opened) return std::move(opened).err();
+
+  auto cutoff = clock_.now() - settings_.retention;
+  auto released = (*opened)->prune(settings_.feed, cutoff);
+  if (!released) {
+    log::error("prune", "pruning the feed's old postings failed",
+               {{"feed", settings_.feed}, {"error", released.err().describe()}});
+    return released;
+  }
+  log::info("prune", "released postings not seen within the retention",
+            {{"feed", settings_.feed},
+             {"retention", format_duration(settings_.retention)},
+             {"postings", *released}});
+  return released;
 }
 
 }  // namespace job_fetcher::run

@@ -44,6 +44,11 @@ class app {
   // Runs the configured feed once.
   run_summary run_feed(const run_overrides& overrides = {});
 
+  // Releases the feed's postings not seen within its retention (store::job_store::prune) and
+  // returns how many. Without a retention it does nothing and returns 0. run_feed() calls it
+  // after every run.
+  result<std::int64_t> prune();
+
  private:
   struct parts;
   settings settings_;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 
 #include "core/log.hpp"
 #include "run/app.hpp"
+#include "run/feeds.hpp"
 #include "store/schema_postgres.hpp"
 
 namespace job_fetcher::run {
@@ -58,8 +60,21 @@ void configure_logging(const settings& values) {
   log::configure(opts);
 }
 
-int run_command(const settings& values, const command_options& options) {
-  app fetcher(values);
+namespace {
+
+// Returns how bad a run status is, so `run --all` exits with the code of the worst one.
+int status_severity(run_status status) {
+  switch (status) {
+    case run_status::ok: return 0;
+    case run_status::skipped: return 1;
+    case run_status::partial: return 2;
+    case run_status::blocked: return 3;
+    case run_status::failed: return 4;
+  }
+  return 4;
+}
+
+run_summary run_with_progress(app& fetcher) {
   run_overrides overrides;
   if (isatty(STDERR_FILENO) != 0) {
     overrides.on_page = [](std::int64_t pages, std::int64_t postings_new) {
@@ -71,17 +86,136 @@ int run_command(const settings& values, const command_options& options) {
   }
   auto summary = fetcher.run_feed(overrides);
   if (overrides.on_page && summary.pages > progress_after_pages) std::fputc('\n', stderr);
-  if (options.json) {
-    std::puts(summary.to_json().dump().c_str());
+  return summary;
+}
+
+std::vector<const feed_definition*> chosen_feeds(const std::vector<feed_definition>& feeds,
+                                                 const settings& values, bool all_feeds) {
+  std::vector<const feed_definition*> chosen;
+  if (all_feeds) {
+    for (const auto& feed : feeds) chosen.push_back(&feed);
   } else {
-    std::puts(summary.to_text().c_str());
+    chosen.push_back(&select_feed(feeds, values.feed));
   }
-  // A setting that only proves invalid when the store opens is still a setup error.
-  if (summary.failure && summary.failure->kind == error_class::config) {
-    std::fprintf(stderr, "job-fetcher: %s\n", summary.failure->message.c_str());
-    return 2;
+  return chosen;
+}
+
+nlohmann::json optional_duration(std::optional<std::chrono::milliseconds> value) {
+  if (!value || value->count() <= 0) return nullptr;
+  return format_duration(*value);
+}
+
+nlohmann::json feed_json(const feed_definition& feed) {
+  const auto& v = feed.values;
+  return {{"name", feed.name},
+          {"origin", feed.origin},
+          {"source", v.source},
+          {"query", v.query},
+          {"page_size", v.page_size},
+          {"backfill", v.backfill},
+          {"max_pages", v.max_pages},
+          {"retention", optional_duration(v.retention)},
+          {"schedule", optional_duration(feed.schedule)},
+          {"valid", feed.problems.empty()},
+          {"problems", feed.problems}};
+}
+
+}  // namespace
+
+int run_command(const settings& values, const command_options& options) {
+  auto feeds = load_feeds(values);
+  auto chosen = chosen_feeds(feeds, values, options.all_feeds);
+
+  run_status worst = run_status::ok;
+  bool setup_error = false;
+  for (const auto* feed : chosen) {
+    app fetcher(feed->values);
+    auto summary = run_with_progress(fetcher);
+    if (options.json) {
+      std::puts(summary.to_json().dump().c_str());
+    } else {
+      std::puts(summary.to_text().c_str());
+    }
+    std::fflush(stdout);
+    // A setting that only proves invalid when the store opens is still a setup error.
+    if (summary.failure && summary.failure->kind == error_class::config) {
+      std::fprintf(stderr, "job-fetcher: %s\n", summary.failure->message.c_str());
+      setup_error = true;
+    }
+    if (status_severity(summary.status) > status_severity(worst)) worst = summary.status;
   }
-  return status_exit_code(summary.status);
+  if (setup_error) return 2;
+  return status_exit_code(worst);
+}
+
+int feeds_command(const settings& values, const command_options& options) {
+  auto list = read_feeds(values);
+  if (options.json) {
+    nlohmann::json out = {{"file", list.file.empty() ? nlohmann::json(nullptr) : nlohmann::json(list.file)},
+                          {"valid", list.valid()},
+                          {"problems", list.problems},
+                          {"feeds", nlohmann::json::array()}};
+    for (const auto& feed : list.feeds) out["feeds"].push_back(feed_json(feed));
+    std::puts(out.dump().c_str());
+    return list.valid() ? 0 : 2;
+  }
+
+  std::printf("%s\n", list.file.empty() ? "one feed from the environment (no JOB_FETCHER_FEEDS)"
+                                        : fmt::format("feeds of {}", list.file).c_str());
+  for (const auto& problem : list.problems) std::printf("  error: %s\n", problem.c_str());
+  std::printf("%-20s %-11s %-9s %-9s %-7s  %s\n", "feed", "source", "retention", "schedule",
+              "status", "query");
+  for (const auto& feed : list.feeds) {
+    auto retention = optional_duration(feed.values.retention);
+    auto schedule = optional_duration(feed.schedule);
+    std::printf("%-20s %-11s %-9s %-9s %-7s  %s\n", feed.name.c_str(),
+                feed.values.source.c_str(),
+                retention.is_null() ? "off" : retention.get<std::string>().c_str(),
+                schedule.is_null() ? "-" : schedule.get<std::string>().c_str(),
+                feed.problems.empty() ? "valid" : "invalid",
+                feed.values.query.empty() ? "(all postings)" : feed.values.query.c_str());
+    for (const auto& problem : feed.problems) std::printf("  error: %s\n", problem.c_str());
+  }
+  return list.valid() ? 0 : 2;
+}
+
+int prune_command(const settings& values, const command_options& options) {
+  auto feeds = load_feeds(values);
+  std::vector<const feed_definition*> chosen;
+  bool named = std::any_of(feeds.begin(), feeds.end(),
+                           [&](const feed_definition& feed) { return feed.name == values.feed; });
+  if (named || values.feed != settings{}.feed) {
+    chosen.push_back(&select_feed(feeds, values.feed));
+  } else {
+    for (const auto& feed : feeds) chosen.push_back(&feed);
+  }
+
+  int exit_code = 0;
+  int pruned_feeds = 0;
+  for (const auto* feed : chosen) {
+    if (feed->values.retention.count() <= 0) continue;
+    ++pruned_feeds;
+    app fetcher(feed->values);
+    auto released = fetcher.prune();
+    auto retention = format_duration(feed->values.retention);
+    if (!released) {
+      std::fprintf(stderr, "job-fetcher: feed %s: %s\n", feed->name.c_str(),
+                   released.err().describe().c_str());
+      exit_code = 1;
+      continue;
+    }
+    if (options.json) {
+      nlohmann::json line = {{"feed", feed->name}, {"retention", retention}, {"released", *released}};
+      std::puts(line.dump().c_str());
+    } else {
+      std::printf("feed %s: released %lld postings not seen for %s\n", feed->name.c_str(),
+                  static_cast<long long>(*released), retention.c_str());
+    }
+  }
+  if (pruned_feeds == 0 && !options.json) {
+    std::puts("no feed has a retention: set retention in the feeds file or JOB_FETCHER_RETENTION");
+  }
+  return exit_code;
 }
 
 int migrate_command(const settings& values, const command_options& options) {

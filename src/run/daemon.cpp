@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "run/app.hpp"
 #include "run/commands.hpp"
+#include "run/feeds.hpp"
 
 namespace job_fetcher::run {
 
@@ -48,19 +49,22 @@ int daemon_command(const settings& values, const command_options& options) {
         options.every));
   }
   install_stop_handlers();
-  app fetcher(values);
+  // With a feeds file the daemon serves the feed --feed names (or the file's only feed).
+  auto feeds = load_feeds(values);
+  app fetcher(select_feed(feeds, values.feed).values);
   std::mt19937_64 rng{std::random_device{}()};
   // Up to a tenth of the period of jitter keeps many daemons from hitting Upwork in step.
   std::uniform_int_distribution<std::int64_t> jitter(0, every->count() / 10);
 
-  log::info("daemon", "started", {{"every_ms", every->count()}, {"feed", values.feed}});
-  int last_exit = 0;
+  log::info("daemon", "started",
+            {{"every_ms", every->count()}, {"feed", fetcher.config().feed}});
+  run_status last_status = run_status::ok;
   while (!stop_signal.load()) {
     auto started = std::chrono::steady_clock::now();
     run_overrides overrides;
     overrides.stop_requested = [] { return stop_signal.load(); };
     auto summary = fetcher.run_feed(overrides);
-    last_exit = status_exit_code(summary.status);
+    last_status = summary.status;
     std::puts(options.json ? summary.to_json().dump().c_str() : summary.to_text().c_str());
     std::fflush(stdout);
 
@@ -70,7 +74,10 @@ int daemon_command(const settings& values, const command_options& options) {
     if (wait.count() > 0) sleep_unless_stopped(wait);
   }
   log::info("daemon", "stopped by signal, the current page was committed");
-  return last_exit == 4 ? 0 : last_exit;
+  // A last run cut short by the signal ends partial, and one that met a held lease ends skipped,
+  // so both are a normal stop. Only a failed or blocked last run makes the exit code non-zero.
+  bool last_failed = last_status == run_status::failed || last_status == run_status::blocked;
+  return last_failed ? status_exit_code(last_status) : 0;
 }
 
 }  // namespace job_fetcher::run

@@ -78,6 +78,21 @@ bool coverage_complete(const paging_state& state, const upwork::page& page,
   return state.oldest_reached && state.floor && *state.oldest_reached < *state.floor;
 }
 
+// Returns a bad_response error when a marketplace page promises more results under the cursor
+// it was requested with: following it would request the same page again and again.
+std::optional<error> repeated_cursor(const paging_state& state, const upwork::page& page,
+                                     const run_options& options) {
+  if (!options.cursor_paging || !page.has_next_page) return std::nullopt;
+  if (!page.end_cursor.empty() && page.end_cursor != state.cursor.after) return std::nullopt;
+  error failure = make_error(
+      error_class::bad_response,
+      fmt::format("the marketplace returned hasNextPage true with endCursor \"{}\", the cursor "
+                  "the page was requested with; paging stops instead of repeating that page",
+                  page.end_cursor));
+  failure.json_path = "$.data.marketplaceJobPostingsSearch.pageInfo.endCursor";
+  return failure;
+}
+
 // Moves the cursor past `page`. When the total shrank since the previous page, postings were
 // removed above the cursor and the list shifted up by as much as the shrink: the next read starts
 // that far back, so no posting slips between two pages.
@@ -120,6 +135,14 @@ std::optional<std::string> stop_before_next_page(const paging_state& state,
   return std::nullopt;
 }
 
+// True when a page request failed because the run's deadline cut it short (the page source caps
+// each request's timeout by the time left): the run ends partial, as if it had stopped before
+// that page, rather than failed.
+bool cut_by_deadline(const error& failure, const clock_source& clock,
+                     std::chrono::steady_clock::time_point fetch_deadline) {
+  return failure.kind == error_class::transient && clock.steady_now() >= fetch_deadline;
+}
+
 run_status status_for(const error& failure) {
   return failure.kind == error_class::blocked ? run_status::blocked : run_status::failed;
 }
@@ -160,14 +183,26 @@ void page_through(paging_state& state, page_source& source, page_writer& writer,
     }
     state.cursor.count = static_cast<int>(requested);
 
-    auto page = source.fetch(state.cursor, options.deadline - options.safety_margin);
+    auto fetch_deadline = options.deadline - options.safety_margin;
+    auto page = source.fetch(state.cursor, fetch_deadline);
     summary.api_requests = source.requests();
+    if (!page && cut_by_deadline(page.err(), clock, fetch_deadline)) {
+      log::warn("fetch", "the deadline came while a page was in flight, stopping",
+                {{"error", page.err().describe()}});
+      summary.stop_reason = "deadline";
+      return;
+    }
     if (!page) {
       summary.failure = std::move(page).err();
       summary.stop_reason = "error";
       return;
     }
     ++summary.pages;
+    if (auto stuck = repeated_cursor(state, *page, options)) {
+      summary.failure = std::move(stuck);
+      summary.stop_reason = "error";
+      return;
+    }
 
     auto selected = select_postings(state, *page, options);
     bool complete = coverage_complete(state, *page, options, requested);

@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "run/app.hpp"
 #include "run/commands.hpp"
+#include "run/feeds.hpp"
 
 namespace job_fetcher::run {
 
@@ -38,22 +39,39 @@ void write_run_metrics(const run_summary& summary, const std::string& request_id
   metrics.duration = summary.duration;
   metrics.gap_estimated = summary.gap ? summary.gap->estimated_count : 0;
   metrics.finished_at = system_clock_source().now();
-  metrics.run_id = std::to_string(summary.run_id);
+  // Skipped runs and rejected events have no ledger row, so no run id.
+  if (summary.run_id != 0) metrics.run_id = std::to_string(summary.run_id);
   metrics.request_id = request_id;
   aws::write_emf(metrics);
 }
 
-aws::handler make_fetch_handler(std::shared_ptr<app> fetcher) {
-  return [fetcher](const aws::invocation& call) -> aws::handler_result {
+// Fails an invocation whose event cannot run, with the one EMF line a failed run writes, so the
+// failure shows in the metrics too.
+aws::handler_result reject_event(const std::string& feed, const error& failure,
+                                 const std::string& request_id) {
+  run_summary rejected;
+  rejected.feed = feed;
+  rejected.status = run_status::failed;
+  rejected.failure = failure;
+  rejected.stop_reason = "error";
+  write_run_metrics(rejected, request_id);
+  return aws::handler_result::failure(failure);
+}
+
+aws::handler make_fetch_handler(std::shared_ptr<feed_apps> feeds, std::string default_feed) {
+  return [feeds, default_feed](const aws::invocation& call) -> aws::handler_result {
     log::set_context("request_id", call.request_id);
     auto event = aws::parse_fetch_event(call.payload);
-    if (!event) return aws::handler_result::failure(event.err());
+    if (!event) return reject_event(default_feed, event.err(), call.request_id);
     const auto& request = event->request;
-    if (request.feed && *request.feed != fetcher->config().feed) {
-      return aws::handler_result::failure(make_error(
-          error_class::config,
-          fmt::format("unknown feed \"{}\": this function serves the feed \"{}\" (JOB_FETCHER_FEED)",
-                      *request.feed, fetcher->config().feed)));
+    // The event's feed is looked up among the configured feeds (the feeds file, or the one
+    // JOB_FETCHER_FEED names); an event without a feed runs the default one.
+    app* fetcher = nullptr;
+    try {
+      fetcher = &feeds->get(request.feed.value_or(default_feed));
+    } catch (const config_error& e) {
+      return reject_event(request.feed.value_or(default_feed),
+                          make_error(error_class::config, e.what()), call.request_id);
     }
 
     run_overrides overrides;
@@ -62,8 +80,10 @@ aws::handler make_fetch_handler(std::shared_ptr<app> fetcher) {
     // Lambda's deadline is wall-clock time; the run measures it on the steady clock.
     overrides.deadline = std::chrono::steady_clock::now() + call.remaining(system_clock_source());
     auto summary = fetcher->run_feed(overrides);
+    // run_feed clears the log context when it ends, but the runtime loop still logs the outcome
+    // of this invocation, and clears the context itself afterwards.
+    log::set_context("request_id", call.request_id);
     write_run_metrics(summary, call.request_id);
-    log::clear_context();
 
     if (summary.status == run_status::failed || summary.status == run_status::blocked) {
       return aws::handler_result::failure(*summary.failure);
@@ -83,7 +103,6 @@ aws::handler make_authenticate_handler(std::shared_ptr<app> fetcher) {
     auth::authenticate_settings settings{fetcher->config().auth_secret,
                                          fetcher->config().token_name};
     auto body = auth::handle_authenticate(call.payload, settings, *minter, **store);
-    log::clear_context();
     if (!body) return aws::handler_result::failure(body.err());
     return aws::handler_result::success(*body);
   };
@@ -104,7 +123,9 @@ int lambda_main() {
 
     std::string handler_name = process_env("_HANDLER").value_or("fetch");
     auto fetcher = std::make_shared<app>(values);
-    if (handler_name == "fetch" || handler_name.empty()) return make_fetch_handler(fetcher);
+    if (handler_name == "fetch" || handler_name.empty()) {
+      return make_fetch_handler(std::make_shared<feed_apps>(load_feeds(values)), values.feed);
+    }
     if (handler_name == "authenticate") {
       if (values.auth_secret.empty()) {
         throw config_error("AUTH_SECRET is not set: the authenticate handler needs the shared "

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "upwork/normalize.hpp"
 
 namespace job_fetcher::run {
 
@@ -79,10 +80,50 @@ class retrying_page_source final : public page_source {
                         "the rate limit leaves no request before the run's deadline");
     }
     http::request req = protocol_.build(cursor, token, inline_pagination);
+    if (options_.proxies != nullptr) {
+      if (const auto* proxy = options_.proxies->next()) {
+        req.proxy = proxy->url.reveal();
+        log::debug("fetch", "sending through a proxy", {{"proxy", proxy->label}});
+      }
+    }
+    // A request in flight must not outlive the run's deadline, so its timeout is capped by the
+    // time left. A request cut this way fails as transient, and the run loop then stops paging.
+    // Rounding up makes the cut come at or after the deadline, never a fraction of a millisecond
+    // before it, so the run loop recognizes it.
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock_.steady_now());
+    if (left.count() <= 0) {
+      return make_error(error_class::transient, "no time is left before the run's deadline");
+    }
+    bool capped = req.timeout.count() == 0 || left < req.timeout;
+    if (capped) req.timeout = left;
     ++sent_;
     auto response = client_.send(req);
-    if (!response) return std::move(response).err();
-    return protocol_.parse(*response);
+    if (!response) {
+      error failure = std::move(response).err();
+      if (capped && clock_.steady_now() >= deadline) {
+        failure.message = fmt::format("the request did not finish before the run's deadline "
+                                      "({} ms were left): {}",
+                                      left.count(), failure.message);
+      }
+      return failure;
+    }
+    auto page = protocol_.parse(*response);
+    if (page) truncate_descriptions(*page);
+    return page;
+  }
+
+  void truncate_descriptions(upwork::page& page) {
+    if (options_.max_description_bytes == 0) return;
+    for (auto& posting : page.postings) {
+      std::size_t original = posting.description.size();
+      if (!truncate_description(posting, options_.max_description_bytes)) continue;
+      ++truncated_;
+      log::warn("fetch", "description longer than the maximum, stored truncated",
+                {{"id", posting.id},
+                 {"bytes", original},
+                 {"max_bytes", options_.max_description_bytes},
+                 {"truncated_in_run", truncated_}});
+    }
   }
 
   http::client& client_;
@@ -93,10 +134,25 @@ class retrying_page_source final : public page_source {
   page_source_options options_;
   std::mt19937_64 rng_;
   std::int64_t sent_ = 0;
+  std::int64_t truncated_ = 0;
   bool renewed_ = false;
 };
 
 }  // namespace
+
+bool truncate_description(upwork::posting& posting, std::size_t max_bytes) {
+  std::string& text = posting.description;
+  if (text.size() <= max_bytes) return false;
+  std::size_t keep = max_bytes > description_truncation_marker.size()
+                         ? max_bytes - description_truncation_marker.size()
+                         : 0;
+  // Step back over UTF-8 continuation bytes (10xxxxxx) so no character is cut in half.
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+  text.resize(keep);
+  text.append(description_truncation_marker);
+  posting.content_hash = upwork::content_hash(posting);
+  return true;
+}
 
 std::unique_ptr<page_source> make_page_source(http::client& client,
                                               const search_protocol& protocol,

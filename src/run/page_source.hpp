@@ -8,11 +8,13 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/secret.hpp"
 #include "http/client.hpp"
+#include "http/proxy_pool.hpp"
 #include "run/retry.hpp"
 #include "upwork/posting.hpp"
 
@@ -62,7 +64,21 @@ struct page_source_options {
   retry_policy retry;
   int request_budget = 400;
   std::uint64_t seed = std::random_device{}();
+  // Proxies for the search requests, one per attempt, so a retry goes out through the next one.
+  // Null or empty: direct. Must outlive the page source.
+  http::proxy_pool* proxies = nullptr;
+  // Longer descriptions are cut at a UTF-8 boundary and end in description_truncation_marker;
+  // zero keeps every description whole.
+  std::size_t max_description_bytes = 64 * 1024;
 };
+
+// Ends a description that was cut to the maximum length.
+inline constexpr std::string_view description_truncation_marker = "\n[truncated]";
+
+// Cuts `posting`'s description to at most `max_bytes` bytes, marker included (when `max_bytes` is
+// at least the marker's size), at a UTF-8 character boundary, and recomputes its content hash.
+// Returns true when it cut.
+bool truncate_description(upwork::posting& posting, std::size_t max_bytes);
 
 std::unique_ptr<page_source> make_page_source(http::client& client,
                                               const search_protocol& protocol,

@@ -5,6 +5,7 @@
 
 #include "core/log.hpp"
 #include "run/app.hpp"
+#include "upwork/marketplace.hpp"
 #include "upwork/response.hpp"
 #include "upwork/visitor.hpp"
 
@@ -114,6 +115,136 @@ class visitor_protocol final : public search_protocol {
   std::chrono::milliseconds timeout_;
 };
 
+// Counts UTF-8 code points: every byte that is not a continuation byte starts one.
+std::size_t count_characters(std::string_view text) {
+  std::size_t count = 0;
+  for (unsigned char byte : text) {
+    if ((byte & 0xC0U) != 0x80U) ++count;
+  }
+  return count;
+}
+
+// Maps a contractor tier in either spelling (EntryLevel or entry) to the marketplace's level.
+std::optional<std::string> experience_level(std::string_view tier) {
+  if (tier == "EntryLevel" || tier == "entry") return "entry";
+  if (tier == "IntermediateLevel" || tier == "intermediate") return "intermediate";
+  if (tier == "ExpertLevel" || tier == "expert") return "expert";
+  return std::nullopt;
+}
+
+upwork::marketplace_query make_marketplace_query(const settings& values) {
+  upwork::marketplace_query query;
+  query.search_expression = values.query;
+  query.page_size = values.page_size;
+  if (!values.job_type.empty()) query.job_type = values.job_type;
+
+  auto tiers = split_list(values.contractor_tier);
+  if (tiers.size() > 1) {
+    throw config_error(fmt::format(
+        "invalid filters.contractor_tier \"{}\": the marketplace source filters on one tier "
+        "(experienceLevel_eq); keep one of EntryLevel, IntermediateLevel, ExpertLevel",
+        values.contractor_tier));
+  }
+  if (tiers.size() == 1) {
+    query.experience_level = experience_level(tiers.front());
+    if (!query.experience_level) {
+      throw config_error(fmt::format(
+          "invalid filters.contractor_tier \"{}\"; use one of: EntryLevel, IntermediateLevel, "
+          "ExpertLevel",
+          tiers.front()));
+    }
+  }
+  query.locations = split_list(values.location);
+  return query;
+}
+
+// Rejects the visitor filters that marketPlaceJobFilter has no member for.
+void reject_visitor_only_filters(const settings& values) {
+  const std::pair<const char*, const std::string*> visitor_only[] = {
+      {"workload (JOB_FETCHER_WORKLOAD)", &values.workload},
+      {"duration (JOB_FETCHER_DURATION)", &values.duration},
+      {"client_hires (JOB_FETCHER_CLIENT_HIRES)", &values.client_hires},
+      {"hourly_rate (JOB_FETCHER_HOURLY_RATE)", &values.hourly_rate},
+      {"budget (JOB_FETCHER_BUDGET)", &values.budget},
+  };
+  for (const auto& [name, value] : visitor_only) {
+    if (value->empty()) continue;
+    throw config_error(fmt::format(
+        "invalid filters.{}: the marketplace source has no such filter; remove it or use the "
+        "visitor source",
+        name));
+  }
+}
+
+void validate_marketplace(const settings& values) {
+  reject_visitor_only_filters(values);
+  auto checked = upwork::validate(make_marketplace_query(values));
+  if (!checked) {
+    throw config_error(fmt::format("invalid search settings: {}", checked.err().message));
+  }
+  std::size_t characters = count_characters(values.query);
+  if (characters > upwork::max_visitor_query_characters) {
+    throw config_error(fmt::format(
+        "invalid query (JOB_FETCHER_QUERY): {} characters, Upwork accepts at most {}; shorten it",
+        characters, upwork::max_visitor_query_characters));
+  }
+
+  // The built-in OAuth2 minting needs the app key; a static token or an authenticator does not.
+  bool token_elsewhere = !values.upwork_token.empty() || !values.authorizer_url.empty() ||
+                         !values.authenticator_function.empty();
+  if (token_elsewhere) return;
+  if (values.client_id.empty() || values.client_secret.empty()) {
+    throw config_error(
+        "the marketplace source needs an OAuth2 app key: set UPWORK_CLIENT_ID and "
+        "UPWORK_CLIENT_SECRET (and UPWORK_REFRESH_TOKEN for a user-authorized key), or provide "
+        "tokens through UPWORK_TOKEN, AUTHORIZER_URL or AUTHENTICATOR_FUNCTION");
+  }
+}
+
+class marketplace_protocol final : public search_protocol {
+ public:
+  explicit marketplace_protocol(const settings& values)
+      : query_(make_marketplace_query(values)),
+        url_(values.marketplace_url),
+        tenant_id_(values.tenant_id),
+        timeout_(values.request_timeout) {}
+
+  http::request build(const page_cursor& cursor, const secret& token,
+                      bool inline_pagination) const override {
+    http::request req;
+    req.method = "POST";
+    req.url = url_;
+    req.timeout = timeout_;
+    req.headers = {{"Authorization", "Bearer " + token.reveal()},
+                   {"Content-Type", "application/json"},
+                   {"Accept", "application/json"}};
+    if (!tenant_id_.empty()) req.headers.push_back({"X-Upwork-API-TenantId", tenant_id_});
+    auto page_query = query_;
+    page_query.page_size = cursor.count;
+    req.body = upwork::build_marketplace_request(page_query, cursor.after, inline_pagination);
+    return req;
+  }
+
+  result<upwork::page> parse(const http::response& response) const override {
+    auto content_type = response.header_value("Content-Type").value_or("");
+    auto page = upwork::parse_marketplace_page(response.status, content_type, response.body);
+    if (!page) return with_response_context(std::move(page).err(), response, url_);
+    return page;
+  }
+
+  // The API has answered HTTP 500 "Exception occurred" when pagination_eq came through
+  // variables; the same request with the values inlined in the query text succeeds.
+  bool wants_inline_retry(const error& failure) const override {
+    return failure.http_status == 500;
+  }
+
+ private:
+  upwork::marketplace_query query_;
+  std::string url_;
+  std::string tenant_id_;
+  std::chrono::milliseconds timeout_;
+};
+
 }  // namespace
 
 void validate(const settings& values) {
@@ -128,10 +259,16 @@ void validate(const settings& values) {
     if (!checked) {
       throw config_error(fmt::format("invalid search settings: {}", checked.err().message));
     }
+  } else if (values.source == "marketplace") {
+    validate_marketplace(values);
+  } else {
+    throw config_error(fmt::format("invalid source \"{}\"; use visitor or marketplace",
+                                   values.source));
   }
 }
 
 std::unique_ptr<search_protocol> make_search_protocol(const settings& values) {
+  if (values.source == "marketplace") return std::make_unique<marketplace_protocol>(values);
   return std::make_unique<visitor_protocol>(values);
 }
 

@@ -162,6 +162,21 @@ std::vector<setting_spec> build_specs() {
       "how far below the watermark a run reads, for late or out-of-order publishing",
       make_duration(JF_FIELD(skew)));
 
+  add("JOB_FETCHER_RETENTION", "retention", "duration", "off",
+      "prune deletes the feed's postings not seen for this long (such as 24h); off keeps them",
+      [](settings& s, std::string_view text) -> std::optional<std::string> {
+        if (text.empty() || text == "off") {
+          s.retention = std::chrono::milliseconds{0};
+          return std::nullopt;
+        }
+        auto value = parse_duration(text);
+        if (!value || value->count() <= 0) {
+          return "expected off or a duration above zero with a unit, such as 24h or 7d";
+        }
+        s.retention = *value;
+        return std::nullopt;
+      });
+
   // Upwork endpoints and credentials.
   add("UPWORK_VISITOR_URL", "", "url", d.visitor_url, "visitor GraphQL search endpoint",
       make_url(JF_FIELD(visitor_url)));

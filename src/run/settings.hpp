@@ -56,6 +56,8 @@ struct settings {
   int max_pages = 100;
   int backfill = 500;
   std::chrono::milliseconds skew{std::chrono::minutes{2}};
+  // How long a posting of this feed is kept after it was last seen; zero keeps postings forever.
+  std::chrono::milliseconds retention{0};
   std::chrono::milliseconds deadline{std::chrono::minutes{5}};
   std::chrono::milliseconds safety_margin{std::chrono::seconds{5}};
   std::chrono::milliseconds request_timeout{std::chrono::seconds{30}};

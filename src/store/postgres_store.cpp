@@ -348,6 +348,7 @@ class postgres_store final : public job_store {
   result<std::optional<cached_token>> read_token(const std::string& name, timestamp now) override;
   result<void> write_token(const cached_token& token) override;
   result<std::vector<stored_posting>> read_postings(int limit) override;
+  result<std::int64_t> prune(const std::string& feed, timestamp older_than) override;
 
  private:
   result<nlohmann::json> query_json(std::string_view sql, const parameters& values);
@@ -534,6 +535,12 @@ result<std::vector<stored_posting>> postgres_store::read_postings(int limit) {
     postings.push_back(std::move(*stored));
   }
   return postings;
+}
+
+result<std::int64_t> postgres_store::prune(const std::string& feed, timestamp older_than) {
+  auto answer = db_.query("SELECT prune_feed($1, $2)", {feed, format_timestamp(older_than)});
+  if (!answer) return std::move(answer).err();
+  return std::stoll(std::string(answer->text(0, 0)));
 }
 
 }  // namespace

@@ -109,6 +109,7 @@ class postgrest_store final : public job_store {
   result<std::optional<cached_token>> read_token(const std::string& name, timestamp now) override;
   result<void> write_token(const cached_token& token) override;
   result<std::vector<stored_posting>> read_postings(int limit) override;
+  result<std::int64_t> prune(const std::string& feed, timestamp older_than) override;
 
  private:
   http::request make_request(std::string method, const std::string& path,
@@ -387,6 +388,18 @@ result<std::vector<stored_posting>> postgrest_store::read_postings(int limit) {
     postings.push_back(std::move(*stored));
   }
   return postings;
+}
+
+result<std::int64_t> postgrest_store::prune(const std::string& feed, timestamp older_than) {
+  // Replaying is safe: a second call finds nothing left to release.
+  auto released = rpc("prune_feed",
+                      {{"p_feed", feed}, {"p_older_than", format_timestamp(older_than)}},
+                      replay::safe);
+  if (!released) return std::move(released).err();
+  if (!released->is_number_integer()) {
+    return make_error(error_class::store, "PostgREST prune_feed returned no count");
+  }
+  return released->get<std::int64_t>();
 }
 
 }  // namespace

@@ -363,9 +363,38 @@ LANGUAGE sql STABLE AS $fn$
 $fn$;
 )sql";
 
+// Retention. A posting's last sighting is upwork_job_sightings.last_seen_at, or first_seen_at
+// when it has none.
+constexpr std::string_view prune_sql = R"sql(
+-- Releases p_feed's postings last seen before p_older_than: a posting only p_feed lists is
+-- deleted, the others lose p_feed from their feeds. Returns how many postings were released.
+CREATE OR REPLACE FUNCTION prune_feed(p_feed text, p_older_than timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_deleted  bigint;
+  v_detached bigint;
+BEGIN
+  DELETE FROM upwork_jobs j
+  WHERE j.feeds = ARRAY[p_feed]
+    AND coalesce((SELECT s.last_seen_at FROM upwork_job_sightings s WHERE s.id = j.id),
+                 j.first_seen_at) < p_older_than;
+  GET DIAGNOSTICS v_deleted = ROW_COUNT;
+
+  UPDATE upwork_jobs j SET feeds = array_remove(j.feeds, p_feed)
+  WHERE p_feed = ANY (j.feeds)
+    AND coalesce((SELECT s.last_seen_at FROM upwork_job_sightings s WHERE s.id = j.id),
+                 j.first_seen_at) < p_older_than;
+  GET DIAGNOSTICS v_detached = ROW_COUNT;
+
+  RETURN v_deleted + v_detached;
+END
+$fn$;
+)sql";
+
 const std::vector<migration> all_migrations{
     {1, "tables", tables_sql},
     {2, "functions", functions_sql},
+    {3, "prune", prune_sql},
 };
 
 // Reads a required string field.

@@ -114,6 +114,23 @@ SELECT id, ciphertext, link, title, description, skills, job_type, hourly_min, h
   created_at, source, content_hash, feeds, first_seen_at, last_seen_at, revision
 FROM upwork_jobs ORDER BY published_at DESC, id DESC LIMIT ?1)sql";
 
+// Prune: ?1 is the feed, ?2 the cut-off. A posting is stale for the feed when the feed lists it
+// and it was last seen before the cut-off. Stale postings only this feed lists are deleted; the
+// others lose the feed from their list.
+#define JF_STALE_FOR_FEED                                                            \
+  "last_seen_at < ?2 AND EXISTS (SELECT 1 FROM json_each(upwork_jobs.feeds) WHERE value = ?1)"
+
+constexpr std::string_view prune_delete_sql =
+    "DELETE FROM upwork_jobs WHERE " JF_STALE_FOR_FEED
+    " AND NOT EXISTS (SELECT 1 FROM json_each(upwork_jobs.feeds) WHERE value <> ?1)";
+
+constexpr std::string_view prune_detach_sql =
+    "UPDATE upwork_jobs SET feeds = (SELECT coalesce(json_group_array(value), '[]')"
+    " FROM (SELECT value FROM json_each(upwork_jobs.feeds) WHERE value <> ?1 ORDER BY key))"
+    " WHERE " JF_STALE_FOR_FEED;
+
+#undef JF_STALE_FOR_FEED
+
 // --- values ---
 
 error store_error(std::string message) {
@@ -382,6 +399,7 @@ class sqlite_job_store final : public job_store {
   result<std::optional<cached_token>> read_token(const std::string& name, timestamp now) override;
   result<void> write_token(const cached_token& token) override;
   result<std::vector<stored_posting>> read_postings(int limit) override;
+  result<std::int64_t> prune(const std::string& feed, timestamp older_than) override;
 
  private:
   // Returns the statement for `sql`, preparing it on first use. `sql` must be one of the
@@ -647,6 +665,23 @@ result<std::vector<stored_posting>> sqlite_job_store::read_postings(int limit) {
     postings.push_back(std::move(*posting));
   }
   return postings;
+}
+
+result<std::int64_t> sqlite_job_store::prune(const std::string& feed, timestamp older_than) {
+  auto txn = sqlite::transaction::begin_immediate(db_);
+  if (!txn) return std::move(txn).err();
+
+  const std::string cutoff = format_timestamp(older_than);
+  std::int64_t released = 0;
+  for (auto sql : {prune_delete_sql, prune_detach_sql}) {
+    auto done = run_update(sql, [&](statement& s) { s.bind(1, feed).bind(2, cutoff); });
+    if (!done) return std::move(done).err();
+    released += changes();
+  }
+
+  auto committed = txn->commit();
+  if (!committed) return std::move(committed).err();
+  return released;
 }
 
 // Returns a config error when the database file at `path` could not be created or written, so

@@ -126,6 +126,11 @@ class job_store {
 
   // Returns stored postings, newest published first (for status, tests and exports).
   virtual result<std::vector<stored_posting>> read_postings(int limit) = 0;
+
+  // Releases `feed`'s postings whose last_seen_at is before `older_than`: the feed leaves each
+  // one's feeds, and a posting that no feed lists any more is deleted. A posting that another
+  // feed still lists stays. Returns how many postings the feed released (deleted or not).
+  virtual result<std::int64_t> prune(const std::string& feed, timestamp older_than) = 0;
 };
 
 // Where the store is. PostgREST is used when `postgrest_url` is set and `url` is empty.

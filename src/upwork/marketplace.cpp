@@ -274,7 +274,9 @@ std::string build_marketplace_request(const marketplace_query& query,
 
   nlohmann::json body = {
       {"query",
-       fmt::format("query marketplaceJobPostingsSearch("
+       // The operation name differs from the field name: upwork-sim finds the field's
+       // arguments by the first occurrence of the field name.
+       fmt::format("query SearchMarketplaceJobPostings("
                    "$marketPlaceJobFilter: MarketplaceJobPostingsSearchFilter, "
                    "$searchType: MarketplaceJobPostingSearchType, "
                    "$sortAttributes: [MarketplaceJobPostingSearchSortAttribute]) "

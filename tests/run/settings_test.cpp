@@ -124,7 +124,9 @@ TEST(setting_specs, every_setting_has_env_description_and_unique_flag) {
     EXPECT_FALSE(spec.env.empty());
     EXPECT_FALSE(spec.description.empty()) << spec.env;
     EXPECT_TRUE(envs.insert(spec.env).second) << spec.env;
-    if (!spec.flag.empty()) EXPECT_TRUE(flags.insert(spec.flag).second) << spec.flag;
+    if (!spec.flag.empty()) {
+      EXPECT_TRUE(flags.insert(spec.flag).second) << spec.flag;
+    }
   }
 }
 

@@ -674,6 +674,83 @@ TEST_P(store_contract, newest_published_at_tracks_stored_postings) {
   EXPECT_EQ(*newest, expected);
 }
 
+// --- prune ---
+
+TEST_P(store_contract, prune_deletes_postings_only_its_feed_lists) {
+  auto postings = real_postings(4);
+  write(page_of({postings[0], postings[1]}, t1, "market"));
+  write(page_of({postings[2], postings[3]}, t3, "market"));
+
+  auto released = store_->prune("market", t2);
+
+  ASSERT_TRUE(released.ok()) << released.err().describe();
+  EXPECT_EQ(*released, 2);
+  auto by_id = stored_by_id();
+  EXPECT_FALSE(by_id.contains(postings[0].id));
+  EXPECT_FALSE(by_id.contains(postings[1].id));
+  EXPECT_TRUE(by_id.contains(postings[2].id));
+  EXPECT_TRUE(by_id.contains(postings[3].id));
+}
+
+TEST_P(store_contract, prune_keeps_postings_another_feed_lists) {
+  auto postings = real_postings(2);
+  write(page_of(postings, t1, "market"));
+  write(page_of({postings[0]}, t1, "python"));
+
+  auto released = store_->prune("market", t2);
+
+  ASSERT_TRUE(released.ok()) << released.err().describe();
+  EXPECT_EQ(*released, 2);
+  auto by_id = stored_by_id();
+  ASSERT_TRUE(by_id.contains(postings[0].id));
+  EXPECT_EQ(by_id.at(postings[0].id).feeds, std::vector<std::string>{"python"});
+  EXPECT_EQ(by_id.at(postings[0].id).posting, postings[0]);
+  EXPECT_FALSE(by_id.contains(postings[1].id));
+}
+
+TEST_P(store_contract, prune_uses_last_seen_not_first_seen) {
+  auto postings = real_postings(2);
+  write(page_of(postings, t1, "market"));
+  write(page_of({postings[0]}, t3, "market"));
+
+  auto released = store_->prune("market", t2);
+
+  ASSERT_TRUE(released.ok()) << released.err().describe();
+  EXPECT_EQ(*released, 1);
+  auto by_id = stored_by_id();
+  EXPECT_TRUE(by_id.contains(postings[0].id)) << "seen again after the cut-off";
+  EXPECT_FALSE(by_id.contains(postings[1].id));
+}
+
+TEST_P(store_contract, prune_leaves_other_feeds_untouched) {
+  auto postings = real_postings(3);
+  write(page_of(postings, t1, "python"));
+
+  auto released = store_->prune("market", t3);
+
+  ASSERT_TRUE(released.ok()) << released.err().describe();
+  EXPECT_EQ(*released, 0);
+  auto by_id = stored_by_id();
+  ASSERT_EQ(by_id.size(), 3u);
+  for (const auto& posting : postings) {
+    EXPECT_EQ(by_id.at(posting.id).feeds, std::vector<std::string>{"python"}) << posting.id;
+  }
+}
+
+TEST_P(store_contract, prune_is_idempotent_and_feed_returns) {
+  auto postings = real_postings(2);
+  write(page_of(postings, t1, "market"));
+  write(page_of({postings[0]}, t1, "python"));
+  ASSERT_TRUE(store_->prune("market", t2).ok());
+
+  auto again = store_->prune("market", t2);
+  write(page_of({postings[0]}, t3, "market"));
+
+  ASSERT_TRUE(again.ok()) << again.err().describe();
+  EXPECT_EQ(*again, 0);
+  EXPECT_EQ(stored(postings[0].id).feeds, (std::vector<std::string>{"python", "market"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, store_contract,
                          ::testing::ValuesIn(testing::store_backend_names()),
                          [](const auto& backend) { return backend.param; });

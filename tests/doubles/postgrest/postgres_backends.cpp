@@ -66,6 +66,9 @@ class store_with_double final : public job_store {
   result<std::vector<store::stored_posting>> read_postings(int limit) override {
     return inner_->read_postings(limit);
   }
+  result<std::int64_t> prune(const std::string& feed, timestamp older_than) override {
+    return inner_->prune(feed, older_than);
+  }
 
  private:
   std::shared_ptr<postgrest_double> server_;
