@@ -72,8 +72,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_setting{"query_600", {"--query", std::string(600, 'q')}, {}, "500"},
         bad_setting{"budget_without_fixed", {"--budget", "100-500"}, {}, "budget"},
         bad_setting{"unwritable_store", {"--store", "sqlite:/proc/no/such/dir/jobs.db"}, {},
-                    "/proc/no/such/dir/jobs.db"},
-        bad_setting{"unknown_store_scheme", {"--store", "mysql://x"}, {}, "mysql://x"},
+                    "/proc/no/such/dir"},
+        bad_setting{"unknown_store_scheme", {"--store", "mysql://x"}, {}, "mysql"},
         bad_setting{"bad_duration", {}, {"JOB_FETCHER_SKEW=5"}, "JOB_FETCHER_SKEW"}),
     [](const auto& test_info) { return test_info.param.name; });
 

@@ -110,11 +110,7 @@ process_result run_binary(const std::vector<std::string>& args, const std::vecto
 std::unique_ptr<store::job_store> open_for_inspection(const std::string& url) {
   store::store_settings settings;
   settings.url = url;
-  auto opened = store::open_store(settings);
-  EXPECT_TRUE(opened.ok()) << (opened.ok() ? "" : opened.err().describe());
-  if (!opened) return nullptr;
-  EXPECT_TRUE((*opened)->migrate().ok());
-  return std::move(opened).value();
+  return open_for_inspection(settings);
 }
 
 }  // namespace job_fetcher::e2e
@@ -160,6 +156,65 @@ std::string posting_differences(const upwork::posting& actual, const upwork::pos
   check("source", actual.source, expected.source);
   check("content_hash", actual.content_hash, expected.content_hash);
   return out;
+}
+
+}  // namespace job_fetcher::e2e
+
+#include "doubles/postgrest/pg_test_database.hpp"
+#include "doubles/postgrest/postgrest_double.hpp"
+#include "store/factories.hpp"
+
+namespace job_fetcher::e2e {
+
+namespace {
+
+constexpr const char* postgrest_test_key = "e2e-postgrest-key";
+
+}  // namespace
+
+store_target::store_target(std::string backend) : backend_(std::move(backend)) {
+  if (backend_ == "sqlite") return;
+  unavailable_ = testing::postgres_unavailable_reason();
+  if (!unavailable_.empty()) return;
+  conninfo_ = testing::fresh_postgres_schema();
+  // The schema is created over libpq: a PostgREST deployment applies `migrate --print` the same way.
+  auto db = store::make_postgres_store(conninfo_);
+  if (!db || !(*db)->migrate()) throw std::runtime_error("cannot migrate the test schema");
+  if (backend_ == "postgrest") {
+    auto server = std::make_shared<testing::postgrest_double>(conninfo_, postgrest_test_key);
+    postgrest_url_ = server->url();
+    server_ = server;
+  }
+}
+
+store_target::~store_target() = default;
+
+void store_target::apply(run::settings& values) const {
+  if (backend_ == "sqlite") {
+    values.store.url = "sqlite:" + (dir_.path() / "jobs.db").string();
+  } else if (backend_ == "postgres") {
+    values.store.url = conninfo_;
+  } else {
+    values.store.url.clear();
+    values.store.postgrest_url = postgrest_url_;
+    values.store.postgrest_key = secret(postgrest_test_key);
+  }
+}
+
+std::unique_ptr<store::job_store> store_target::inspect() const {
+  run::settings values;
+  apply(values);
+  return open_for_inspection(values.store);
+}
+
+std::vector<std::string> e2e_store_backends() { return {"sqlite", "postgres", "postgrest"}; }
+
+std::unique_ptr<store::job_store> open_for_inspection(const store::store_settings& settings) {
+  auto opened = store::open_store(settings);
+  EXPECT_TRUE(opened.ok()) << (opened.ok() ? "" : opened.err().describe());
+  if (!opened) return nullptr;
+  EXPECT_TRUE((*opened)->migrate().ok());
+  return std::move(opened).value();
 }
 
 }  // namespace job_fetcher::e2e

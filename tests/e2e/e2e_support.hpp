@@ -44,8 +44,9 @@ struct process_result {
 // Runs the built job-fetcher binary with `args` and extra environment `env` ("NAME=value").
 process_result run_binary(const std::vector<std::string>& args, const std::vector<std::string>& env);
 
-// Opens the store at `url` for inspection.
+// Opens the store at `url` (or as `settings` say) for inspection.
 std::unique_ptr<store::job_store> open_for_inspection(const std::string& url);
+std::unique_ptr<store::job_store> open_for_inspection(const store::store_settings& settings);
 
 }  // namespace job_fetcher::e2e
 
@@ -53,5 +54,37 @@ namespace job_fetcher::e2e {
 
 // Lists the fields in which two postings differ, "" when they are equal.
 std::string posting_differences(const upwork::posting& actual, const upwork::posting& expected);
+
+}  // namespace job_fetcher::e2e
+
+namespace job_fetcher::e2e {
+
+// Where an end-to-end test stores postings: "sqlite", "postgres" (a fresh schema on the test
+// cluster) or "postgrest" (the PostgREST double over a fresh schema).
+class store_target {
+ public:
+  explicit store_target(std::string backend);
+  ~store_target();
+
+  // Non-empty when the backend cannot run here (no test PostgreSQL); tests skip with it.
+  const std::string& unavailable_reason() const { return unavailable_; }
+  const std::string& backend() const { return backend_; }
+
+  // Points the settings' store at this target.
+  void apply(run::settings& values) const;
+  // Opens a second store on the same data, for assertions.
+  std::unique_ptr<store::job_store> inspect() const;
+
+ private:
+  std::string backend_;
+  std::string unavailable_;
+  temp_dir dir_;
+  std::string conninfo_;
+  std::shared_ptr<void> server_;  // the PostgREST double, kept alive for the test
+  std::string postgrest_url_;
+};
+
+// The store backends every end-to-end behaviour runs on.
+std::vector<std::string> e2e_store_backends();
 
 }  // namespace job_fetcher::e2e

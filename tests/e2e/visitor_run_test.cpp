@@ -16,15 +16,26 @@ namespace {
 using namespace std::chrono_literals;
 using doubles::sim_process;
 
-class visitor_run : public ::testing::Test {
+// Runs each behaviour on every store backend.
+class store_fixture : public ::testing::Test {
  protected:
-  std::string store_url() const { return "sqlite:" + (dir_.path() / "jobs.db").string(); }
+  virtual std::string backend() const = 0;
 
-  run::settings settings_for(const sim_process& sim) const { return sim_settings(sim, store_url()); }
+  void SetUp() override {
+    target_ = std::make_unique<store_target>(backend());
+    if (!target_->unavailable_reason().empty()) GTEST_SKIP() << target_->unavailable_reason();
+  }
+
+  run::settings settings_for(const sim_process& sim) const {
+    auto values = sim_settings(sim, "");
+    target_->apply(values);
+    return values;
+  }
+
+  std::unique_ptr<store::job_store> inspect() const { return target_->inspect(); }
 
   std::map<std::string, store::stored_posting> stored_by_id() {
-    auto db = open_for_inspection(store_url());
-    auto rows = db->read_postings(100000);
+    auto rows = inspect()->read_postings(100000);
     EXPECT_TRUE(rows.ok());
     std::map<std::string, store::stored_posting> by_id;
     for (auto& row : *rows) by_id.emplace(row.posting.id, row);
@@ -32,14 +43,21 @@ class visitor_run : public ::testing::Test {
   }
 
   std::vector<store::run_record> runs() {
-    auto db = open_for_inspection(store_url());
-    auto rows = db->recent_runs(std::nullopt, 100);
+    auto rows = inspect()->recent_runs(std::nullopt, 100);
     EXPECT_TRUE(rows.ok());
     return *rows;
   }
 
-  temp_dir dir_;
+  std::unique_ptr<store_target> target_;
 };
+
+class visitor_run : public store_fixture, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::string backend() const override { return GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(stores, visitor_run, ::testing::ValuesIn(e2e_store_backends()),
+                         [](const auto& test_info) { return test_info.param; });
 
 // Builds the posting the store must hold for a posting the simulator serves.
 upwork::posting expected_from_sim(sim_process& sim, const std::string& id) {
@@ -51,7 +69,7 @@ upwork::posting expected_from_sim(sim_process& sim, const std::string& id) {
   return expected;
 }
 
-TEST_F(visitor_run, first_run_stores_exactly_the_newest_backfill) {
+TEST_P(visitor_run, first_run_stores_exactly_the_newest_backfill) {
   sim_process sim({"--published", "2000", "--seed", "3"});
   auto values = settings_for(sim);
   values.backfill = 500;
@@ -74,7 +92,7 @@ TEST_F(visitor_run, first_run_stores_exactly_the_newest_backfill) {
   EXPECT_EQ(summary.postings_new, 500);
 }
 
-TEST_F(visitor_run, second_run_without_news_sends_one_request) {
+TEST_P(visitor_run, second_run_without_news_sends_one_request) {
   sim_process sim({"--published", "2000", "--seed", "4"});
   auto values = settings_for(sim);
   ASSERT_EQ(run_once(values).status, run::run_status::ok);
@@ -89,7 +107,7 @@ TEST_F(visitor_run, second_run_without_news_sends_one_request) {
   EXPECT_EQ(summary.postings_updated, 0);
 }
 
-TEST_F(visitor_run, published_batch_is_stored_with_few_requests) {
+TEST_P(visitor_run, published_batch_is_stored_with_few_requests) {
   sim_process sim({"--published", "2000", "--seed", "5"});
   auto values = settings_for(sim);
   ASSERT_EQ(run_once(values).status, run::run_status::ok);
@@ -106,12 +124,12 @@ TEST_F(visitor_run, published_batch_is_stored_with_few_requests) {
   for (std::size_t i = 0; i < 120; ++i) EXPECT_TRUE(stored.contains(published[i])) << published[i];
 }
 
-TEST_F(visitor_run, changes_between_pages_lose_nothing) {
+TEST_P(visitor_run, changes_between_pages_lose_nothing) {
   sim_process sim({"--published", "2000", "--seed", "6", "--latency-ms", "150"});
   auto values = settings_for(sim);
   values.backfill = 300;
   ASSERT_EQ(run_once(values).status, run::run_status::ok);
-  auto watermark = open_for_inspection(store_url())->load_watermark("default");
+  auto watermark = inspect()->load_watermark("default");
   ASSERT_TRUE(watermark.ok() && watermark->has_value());
   ASSERT_EQ(sim.publish(200), 200u);
 
@@ -139,6 +157,25 @@ TEST_F(visitor_run, changes_between_pages_lose_nothing) {
   }
 }
 
+TEST_P(visitor_run, runs_started_together_do_not_overlap) {
+  sim_process sim({"--published", "2000", "--seed", "10", "--latency-ms", "50"});
+  auto values = settings_for(sim);
+
+  run::run_summary first, second;
+  std::thread a([&] { first = run_once(values); });
+  std::thread b([&] { second = run_once(values); });
+  a.join();
+  b.join();
+
+  std::multiset<run::run_status> statuses{first.status, second.status};
+  EXPECT_EQ(statuses.count(run::run_status::ok), 1u) << first.to_text() << "\n" << second.to_text();
+  EXPECT_EQ(statuses.count(run::run_status::skipped), 1u);
+  auto rows = inspect()->read_postings(100000);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 500u);
+  EXPECT_EQ(stored_by_id().size(), rows->size()) << "a posting is stored twice";
+}
+
 struct fault_case {
   std::string name;
   nlohmann::json faults;
@@ -146,10 +183,14 @@ struct fault_case {
   std::string expected_class;  // empty when the run succeeds
 };
 
-class visitor_fault : public visitor_run, public ::testing::WithParamInterface<fault_case> {};
+class visitor_fault : public store_fixture,
+                      public ::testing::WithParamInterface<std::tuple<std::string, fault_case>> {
+ protected:
+  std::string backend() const override { return std::get<0>(GetParam()); }
+};
 
 TEST_P(visitor_fault, gives_the_documented_action) {
-  const auto& param = GetParam();
+  const auto& param = std::get<1>(GetParam());
   sim_process sim({"--published", "400", "--seed", "7"});
   auto values = settings_for(sim);
   values.backfill = 100;
@@ -188,7 +229,7 @@ nlohmann::json repeat(const nlohmann::json& fault, int times) {
 
 INSTANTIATE_TEST_SUITE_P(
     faults, visitor_fault,
-    ::testing::Values(
+    ::testing::Combine(::testing::ValuesIn(e2e_store_backends()), ::testing::Values(
         fault_case{"expired_token", repeat({{"status", 401}}, 1), run::run_status::ok, ""},
         fault_case{"rejected_twice", repeat({{"status", 401}}, 2), run::run_status::failed, "auth"},
         fault_case{"rate_limited", repeat({{"status", 429}, {"retry_after", 1}}, 1),
@@ -203,10 +244,12 @@ INSTANTIATE_TEST_SUITE_P(
         fault_case{"connection_reset", repeat({{"kind", "reset"}}, 1), run::run_status::ok, ""},
         fault_case{"server_error_once", repeat({{"status", 500}}, 1), run::run_status::ok, ""},
         fault_case{"server_error_always", repeat({{"status", 500}}, 4), run::run_status::failed,
-                   "transient"}),
-    [](const auto& test_info) { return test_info.param.name; });
+                   "transient"})),
+    [](const auto& test_info) {
+      return std::get<0>(test_info.param) + "_" + std::get<1>(test_info.param).name;
+    });
 
-TEST_F(visitor_run, scope_error_fails_without_minting) {
+TEST_P(visitor_run, scope_error_fails_without_minting) {
   sim_process sim({"--published", "200", "--seed", "8"});
   auto values = settings_for(sim);
   values.backfill = 50;
@@ -227,12 +270,12 @@ TEST_F(visitor_run, scope_error_fails_without_minting) {
   EXPECT_EQ(sim.stats().visitor_requests, 1u);
 }
 
-TEST_F(visitor_run, max_pages_records_a_gap_and_keeps_the_watermark) {
+TEST_P(visitor_run, max_pages_records_a_gap_and_keeps_the_watermark) {
   sim_process sim({"--published", "1000", "--seed", "9"});
   auto values = settings_for(sim);
   values.backfill = 100;
   ASSERT_EQ(run_once(values).status, run::run_status::ok);
-  auto before = open_for_inspection(store_url())->load_watermark("default");
+  auto before = inspect()->load_watermark("default");
   sim.publish(200);
   values.max_pages = 2;
 
@@ -241,7 +284,7 @@ TEST_F(visitor_run, max_pages_records_a_gap_and_keeps_the_watermark) {
   EXPECT_EQ(summary.status, run::run_status::partial);
   ASSERT_TRUE(summary.gap.has_value());
   EXPECT_GT(summary.gap->estimated_count, 0);
-  EXPECT_EQ(*open_for_inspection(store_url())->load_watermark("default"), *before);
+  EXPECT_EQ(*inspect()->load_watermark("default"), *before);
   ASSERT_FALSE(runs().empty());
   EXPECT_TRUE(runs().front().gap.has_value());
 
