@@ -98,7 +98,10 @@ std::string canonical_path(std::string_view path) {
   }
 
   std::string out;
-  for (auto segment : segments) out += "/" + http::url_encode(segment);
+  for (auto segment : segments) {
+    out += '/';
+    out += http::url_encode(segment);
+  }
   if (out.empty() || path.ends_with('/')) out += "/";
   return out;
 }
