@@ -21,7 +21,7 @@ constexpr std::string_view selection_set =
     " edges { cursor node { id ciphertext title description publishedDateTime createdDateTime"
     " amount { rawValue currency } hourlyBudgetMin { rawValue currency }"
     " hourlyBudgetMax { rawValue currency } skills { name prettyName } experienceLevel"
-    " duration engagement job { contractTerms { contractType } }"
+    " duration durationLabel engagement"
     " client { location { country } } } }"
     " pageInfo { endCursor hasNextPage }";
 
@@ -123,19 +123,6 @@ void read_skills(object_reader& node_reader, std::vector<std::string>& skills) {
   }
 }
 
-std::optional<std::string> read_contract_type(object_reader& node_reader) {
-  auto job_object = node_reader.object("job");
-  if (!job_object) return std::nullopt;
-  json_path job_path = node_reader.path().child("job");
-  object_reader job_reader(*job_object, job_path, *node_reader.failure_slot());
-  auto terms = job_reader.object("contractTerms");
-  if (!terms) return std::nullopt;
-  json_path terms_path = job_path.child("contractTerms");
-  object_reader terms_reader(*terms, terms_path, *node_reader.failure_slot());
-  auto contract_type = terms_reader.text("contractType");
-  return contract_type ? normalize_job_type(*contract_type) : std::nullopt;
-}
-
 std::optional<std::string> read_client_country(object_reader& node_reader) {
   auto client = node_reader.object("client");
   if (!client) return std::nullopt;
@@ -149,15 +136,30 @@ std::optional<std::string> read_client_country(object_reader& node_reader) {
   return country ? std::optional<std::string>(*country) : std::nullopt;
 }
 
-// Without contractTerms, the amounts tell the type: a fixed budget above zero, or else an
-// hourly range above zero.
+bool is_positive(const std::optional<std::string>& amount) {
+  return amount && !is_zero_decimal(*amount);
+}
+
+// Infers the job type, which the node has no field for: an hourly range above zero is hourly,
+// else a fixed amount above zero is fixed. The search sends "0.0" as the amount of the other
+// type, so a node whose amounts are all zero or null has an unknown type (null).
 std::optional<std::string> infer_job_type(const posting& job) {
-  auto positive = [](const std::optional<std::string>& amount) {
-    return amount && !is_zero_decimal(*amount);
-  };
-  if (positive(job.fixed_budget)) return "fixed";
-  if (positive(job.hourly_min) || positive(job.hourly_max)) return "hourly";
+  if (is_positive(job.hourly_min) || is_positive(job.hourly_max)) return "hourly";
+  if (is_positive(job.fixed_budget)) return "fixed";
   return std::nullopt;
+}
+
+// Sets to null each zero amount that is not of the job type, so every zero amount when the type
+// is unknown. A "0.0" from this search is never a real budget.
+void drop_zero_amounts(posting& job) {
+  auto drop_zero = [](std::optional<std::string>& amount) {
+    if (amount && is_zero_decimal(*amount)) amount.reset();
+  };
+  if (job.job_type != "hourly") {
+    drop_zero(job.hourly_min);
+    drop_zero(job.hourly_max);
+  }
+  if (job.job_type != "fixed") drop_zero(job.fixed_budget);
 }
 
 void read_amounts(object_reader& node_reader, posting& job) {
@@ -210,18 +212,18 @@ result<posting> read_node(simdjson::dom::element edge, const json_path& edge_pat
   if (auto description = node_reader.text("description")) job.description = clean_text(*description);
   read_skills(node_reader, job.skills);
   read_amounts(node_reader, job);
-  job.job_type = read_contract_type(node_reader);
-  if (!job.job_type) job.job_type = infer_job_type(job);
+  job.job_type = infer_job_type(job);
   if (auto level = node_reader.scalar_text("experienceLevel")) {
     job.contractor_tier = normalize_contractor_tier(*level);
   }
-  if (auto duration = node_reader.text("duration")) job.duration_label = std::string(*duration);
+  // `duration` is an enum (WEEK, MONTH, ...), so the label comes from `durationLabel`.
+  if (auto label = node_reader.text("durationLabel")) job.duration_label = std::string(*label);
   if (auto engagement = node_reader.text("engagement")) job.workload = std::string(*engagement);
   job.client_country = read_client_country(node_reader);
   read_times(node_reader, job);
   if (failure) return std::move(*failure);
 
-  drop_zero_amounts_of_other_type(job);
+  drop_zero_amounts(job);
   job.content_hash = content_hash(job);
   return job;
 }

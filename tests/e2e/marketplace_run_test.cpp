@@ -62,34 +62,6 @@ timestamp whole_seconds(timestamp at) {
   return std::chrono::floor<std::chrono::seconds>(at);
 }
 
-bool is_positive(const std::optional<std::string>& amount) {
-  return amount && amount->find_first_of("123456789") != std::string::npos;
-}
-
-// Applies what upwork-sim's marketplace node lacks compared with the fixture renderer.
-// NOTE: upwork-sim sends `duration` as an enum (WEEK, MONTH, QUARTER, SEMESTER) and no
-// job.contractTerms, so the parser keeps the enum as duration_label and infers the job type from
-// the amounts. An hourly posting without an hourly range then has no job type and keeps the
-// "0.0" fixed amount. Remove this once the simulator and the parser agree with the fixtures.
-void apply_sim_node_differences(upwork::posting& expected) {
-  static const std::map<std::string, std::string> duration_enum{
-      {"Less than 1 month", "WEEK"},
-      {"1 to 3 months", "MONTH"},
-      {"3 to 6 months", "QUARTER"},
-      {"More than 6 months", "SEMESTER"}};
-  if (expected.duration_label) {
-    auto found = duration_enum.find(*expected.duration_label);
-    if (found != duration_enum.end()) expected.duration_label = found->second;
-  }
-  bool hourly_without_range = expected.job_type == "hourly" &&
-                              !is_positive(expected.hourly_min) &&
-                              !is_positive(expected.hourly_max);
-  if (hourly_without_range) {
-    expected.job_type.reset();
-    expected.fixed_budget = "0.00";
-  }
-}
-
 // Builds the posting the store must hold for a posting the simulator serves.
 upwork::posting expected_from_sim(sim_process& sim, const std::string& id) {
   auto served = sim.posting(id);
@@ -97,7 +69,6 @@ upwork::posting expected_from_sim(sim_process& sim, const std::string& id) {
   auto expected = fixtures::expected_posting(served["record"], "marketplace", published.value());
   auto created = parse_timestamp(served["create_time"].get<std::string>());
   expected.created_at = whole_seconds(created.value());
-  apply_sim_node_differences(expected);
   expected.content_hash = upwork::content_hash(expected);
   return expected;
 }
