@@ -164,11 +164,18 @@ class curl_client final : public client {
     }
     long proxy_status = 0;
     curl_easy_getinfo(handle_, CURLINFO_HTTP_CONNECTCODE, &proxy_status);
-    if (code == CURLE_COULDNT_RESOLVE_PROXY || proxy_status == 407) {
+    // With a proxy set, every connection goes to the proxy first, so a failed connect is the
+    // proxy's failure: class blocked makes the caller retry through the next proxy.
+    bool proxy_unreachable = !req.proxy.empty() && code == CURLE_COULDNT_CONNECT;
+    if (code == CURLE_COULDNT_RESOLVE_PROXY || proxy_status == 407 || proxy_unreachable) {
       failure.kind = error_class::blocked;
       failure.http_status = static_cast<int>(proxy_status);
-      failure.message = proxy_status == 407 ? "proxy rejected the credentials (HTTP 407)"
-                                            : "proxy host could not be resolved";
+      std::string proxy = redact_url(req.proxy);
+      failure.message = proxy_status == 407
+                            ? fmt::format("proxy {} rejected the credentials (HTTP 407)", proxy)
+                        : proxy_unreachable
+                            ? fmt::format("could not connect to proxy {}", proxy)
+                            : fmt::format("proxy host {} could not be resolved", proxy);
       return failure;
     }
     failure.kind = error_class::transient;
