@@ -325,7 +325,9 @@ std::optional<error> classify_graphql_errors(element root, int http_status,
   auto errors_member = member(root_object.value(), "errors");
   if (!errors_member) return std::nullopt;
 
-  json_path errors_path = json_path{}.child("errors");
+  // The child keeps a pointer to its parent, so the root must outlive it: no temporary here.
+  const json_path root_path;
+  const json_path errors_path = root_path.child("errors");
   auto errors = errors_member->get_array();
   if (errors.error()) {
     error failure = bad_response_at(errors_path, "expected an array of GraphQL errors");

@@ -85,6 +85,7 @@ catalog::catalog(std::vector<source_posting> postings, std::size_t published, st
   published_.reserve(postings_.size());
   for (std::size_t i = published; i-- > 0;) {
     published_.push_back(make_publication(i, {times[i], create_time_before(times[i])}));
+    note_published(i, times[i], times[i]);
   }
   for (std::size_t i = published; i < postings_.size(); ++i) {
     pool_.push_back(i);
@@ -202,6 +203,7 @@ std::size_t catalog::publish(std::size_t n, sim_time now) {
   for (std::size_t i = k; i-- > 0;) {
     const std::size_t posting = pool_[i];
     published_.push_back(make_publication(posting, {times[i], create_time_before(times[i])}));
+    note_published(posting, times[i], now);
   }
   pool_.erase(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(k));
   return k;
@@ -234,18 +236,80 @@ std::size_t catalog::renew(std::size_t n, sim_time now) {
   for (std::size_t i = k; i-- > 0;) {
     const publication_times renewed{times[i], moved[i].times.create_time};
     published_.push_back(make_publication(moved[i].posting, renewed));
+    note_published(moved[i].posting, times[i], now);
   }
   return k;
 }
 
-std::size_t catalog::remove(std::size_t n) {
+std::size_t catalog::remove(std::size_t n, sim_time now) {
   std::lock_guard lock(mutex_);
   const std::size_t k = std::min(n, published_.size());
   for (std::size_t i = 0; i < k; ++i) {
     std::uniform_int_distribution<std::size_t> pick(0, published_.size() - 1);
-    published_.erase(published_.begin() + static_cast<std::ptrdiff_t>(pick(rng_)));
+    const auto victim = published_.begin() + static_cast<std::ptrdiff_t>(pick(rng_));
+    auto entry = history_index_.find(postings_[victim->posting].id);
+    if (entry != history_index_.end()) {
+      history_[entry->second].deleted_at = now;
+    }
+    published_.erase(victim);
   }
   return k;
+}
+
+std::size_t catalog::add_posting(source_posting posting) {
+  std::lock_guard lock(mutex_);
+  postings_.push_back(std::move(posting));
+  return postings_.size() - 1;
+}
+
+void catalog::publish_at(std::size_t index, sim_time publish_time, sim_time now) {
+  std::lock_guard lock(mutex_);
+  const auto position = std::upper_bound(
+      published_.begin(), published_.end(), publish_time,
+      [](sim_time at, const publication& entry) { return at < entry.times.publish_time; });
+  published_.insert(position,
+                    make_publication(index, {publish_time, create_time_before(publish_time)}));
+  note_published(index, publish_time, now);
+}
+
+std::size_t catalog::posting_count() const {
+  std::lock_guard lock(mutex_);
+  return postings_.size();
+}
+
+source_posting catalog::posting_at(std::size_t index) const {
+  std::lock_guard lock(mutex_);
+  return postings_.at(index);
+}
+
+void catalog::note_published(std::size_t posting, sim_time publish_time, sim_time now) {
+  const std::string& id = postings_[posting].id;
+  auto [entry, inserted] = history_index_.try_emplace(id, history_.size());
+  if (inserted) {
+    history_.push_back({id, publish_time, publish_time, now, 0, std::nullopt});
+    return;
+  }
+  auto& record = history_[entry->second];
+  record.last_publish_time = publish_time;
+  ++record.renewals;
+}
+
+nlohmann::ordered_json catalog::history() const {
+  std::lock_guard lock(mutex_);
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& record : history_) {
+    out.push_back({
+        {"id", record.id},
+        {"publish_time", format_visitor_time(record.first_publish_time)},
+        {"last_publish_time", format_visitor_time(record.last_publish_time)},
+        {"published_at", format_visitor_time(record.published_at)},
+        {"renewals", record.renewals},
+        {"deleted_at", record.deleted_at ? nlohmann::ordered_json(format_visitor_time(
+                                                *record.deleted_at))
+                                         : nlohmann::ordered_json(nullptr)},
+    });
+  }
+  return out;
 }
 
 std::vector<std::string> catalog::published_ids() const {

@@ -7,8 +7,11 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "posting_data.hpp"
 
@@ -73,7 +76,21 @@ class catalog {
   // publish time. Returns how many moved.
   std::size_t renew(std::size_t n, sim_time now);
   // Removes up to n randomly chosen published postings. Returns how many were removed.
-  std::size_t remove(std::size_t n);
+  std::size_t remove(std::size_t n, sim_time now);
+
+  // Adds a posting to the data set (not published). Returns its index for publish_at.
+  std::size_t add_posting(source_posting posting);
+  // Publishes posting `index` with `publish_time`, placed among the published postings by that
+  // time, so a posting published late appears below newer ones. `now` is recorded in the history.
+  void publish_at(std::size_t index, sim_time publish_time, sim_time now);
+  // Number of postings in the data set, published or not.
+  std::size_t posting_count() const;
+  // A copy of posting `index`.
+  source_posting posting_at(std::size_t index) const;
+
+  // Every posting ever published, in first-publication order: id, first and last publish time,
+  // when it was published (simulated time of the event), renewals, and when it was deleted.
+  nlohmann::ordered_json history() const;
 
   std::vector<std::string> published_ids() const;
   std::size_t published_count() const;
@@ -100,7 +117,19 @@ class catalog {
   std::vector<sim_time> top_times(std::size_t k, sim_time now) const;
   sim_time create_time_before(sim_time publish_time);
 
+  struct history_entry {
+    std::string id;
+    sim_time first_publish_time;
+    sim_time last_publish_time;
+    sim_time published_at;  // when the publication happened; differs for late publishing
+    int renewals = 0;
+    std::optional<sim_time> deleted_at;
+  };
+  void note_published(std::size_t posting, sim_time publish_time, sim_time now);
+
   std::vector<source_posting> postings_;
+  std::vector<history_entry> history_;
+  std::unordered_map<std::string, std::size_t> history_index_;  // id → history_ position
   mutable std::mutex mutex_;
   std::vector<publication> published_;  // oldest first, so the top is the back
   std::deque<std::size_t> pool_;

@@ -55,11 +55,13 @@ fault parse_fault(const nlohmann::json& entry) {
     parsed.kind = fault_kind::slow;
   } else if (*kind == "marketplace_pagination_500") {
     parsed.kind = fault_kind::marketplace_pagination_500;
+  } else if (*kind == "expire_tokens") {
+    parsed.kind = fault_kind::expire_tokens;
   } else {
     throw std::invalid_argument(
         "unknown fault kind \"" + kind->get<std::string>() +
         "\"; valid kinds: status, cloudflare, truncate, graphql_error, reset, slow, "
-        "marketplace_pagination_500");
+        "marketplace_pagination_500, expire_tokens");
   }
 
   if (parsed.status < 100 || parsed.status > 599) {

@@ -18,6 +18,7 @@ enum class fault_kind {
   reset,                       // close the connection without a response
   slow,                        // wait `ms` milliseconds, then respond normally
   marketplace_pagination_500,  // 500 when a marketplace request passes pagination as variables
+  expire_tokens,               // expire every issued token, then serve (the request gets 401)
 };
 
 struct fault {

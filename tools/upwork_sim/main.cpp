@@ -9,6 +9,7 @@
 
 #include "catalog.hpp"
 #include "server.hpp"
+#include "stream.hpp"
 #include "tokens.hpp"
 
 namespace {
@@ -30,6 +31,10 @@ struct cli_options {
   std::string refresh_rotation_name = "rotate";
   bool expires_in_as_string = false;
   bool exit_with_parent = false;
+  bool stream_day = false;
+  double speed = 288.0;
+  std::size_t day_postings = 6000;
+  double fault_rate = 0.0;
 };
 
 // Parses "MIN" or "MIN:MAX" (milliseconds). Throws CLI::ValidationError.
@@ -111,6 +116,20 @@ void add_options(CLI::App& app, cli_options& options) {
                "send expires_in as a JSON string instead of a number");
   app.add_flag("--exit-with-parent", options.exit_with_parent,
                "exit when the parent process exits (for test harnesses)");
+  app.add_flag("--stream-day", options.stream_day,
+               "play a simulated day: new postings with bursts and late publishing, renewals "
+               "and deletions, on a clock running --speed times faster than real time");
+  app.add_option("--speed", options.speed,
+                 "simulated seconds per real second in --stream-day mode (288: a day in 5 "
+                 "minutes)")
+      ->check(CLI::Range(1.0, 100000.0));
+  app.add_option("--day-postings", options.day_postings,
+                 "new postings published over the simulated day in --stream-day mode")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}));
+  app.add_option("--fault-rate", options.fault_rate,
+                 "share of API requests that fail with a random fault (5xx, 429, reset, "
+                 "truncated body, slow response, token expiry), 0 to 1")
+      ->check(CLI::Range(0.0, 1.0));
 }
 
 }  // namespace
@@ -139,6 +158,17 @@ int main(int argc, char** argv) {
         std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 
     catalog jobs(std::move(postings), published, options.seed, now);
+    sim_clock clock(now, options.stream_day ? options.speed : 1.0);
+    std::optional<day_stream> stream;
+    if (options.stream_day) {
+      day_options day;
+      day.day_postings = options.day_postings;
+      day.renewals = options.day_postings / 20;
+      day.deletions = options.day_postings / 40;
+      day.seed = options.seed;
+      stream.emplace(jobs, clock, day);
+    }
+    random_faults faults(options.fault_rate, options.seed);
     token_registry tokens(std::chrono::seconds{options.token_ttl_seconds}, options.seed + 1,
                           parse_rotation(options.refresh_rotation_name),
                           options.expires_in_as_string);
@@ -148,6 +178,9 @@ int main(int argc, char** argv) {
     }
 
     httplib::Server server;
+    // Without it each response body waits for the client's delayed ACK, which adds up to 40 ms
+    // per request and would distort latency benchmarks.
+    server.set_tcp_nodelay(true);
     const int port = options.port == 0 ? server.bind_to_any_port("127.0.0.1")
                                        : (server.bind_to_port("127.0.0.1", options.port)
                                               ? options.port
@@ -156,8 +189,20 @@ int main(int argc, char** argv) {
       std::cerr << "upwork-sim: cannot bind 127.0.0.1:" << options.port << "\n";
       return 1;
     }
-    simulator sim(jobs, tokens, {latency.first, latency.second, options.seed});
+    simulator_options sim_options;
+    sim_options.latency_min = latency.first;
+    sim_options.latency_max = latency.second;
+    sim_options.seed = options.seed;
+    sim_options.random = &faults;
+    if (stream) {
+      sim_options.clock = [&clock] { return clock.now(); };
+      sim_options.stream = &*stream;
+    }
+    simulator sim(jobs, tokens, sim_options);
     sim.install(server, port);
+    if (stream) {
+      stream->start();
+    }
 
     // Test harnesses read this line to find the port, so it goes out before serving.
     std::cout << "listening http://127.0.0.1:" << port << std::endl;

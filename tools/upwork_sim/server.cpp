@@ -31,6 +31,7 @@ const char* fault_name(fault_kind kind) {
     case fault_kind::reset: return "reset";
     case fault_kind::slow: return "slow";
     case fault_kind::marketplace_pagination_500: return "marketplace_pagination_500";
+    case fault_kind::expire_tokens: return "expire_tokens";
   }
   return "unknown";
 }
@@ -171,6 +172,12 @@ void simulator::install(httplib::Server& server, int port) {
   server.Get("/__sim/published", [this](const httplib::Request&, httplib::Response& res) {
     handle_published(res);
   });
+  server.Get("/__sim/history", [this](const httplib::Request&, httplib::Response& res) {
+    handle_history(res);
+  });
+  server.Get("/__sim/clock", [this](const httplib::Request&, httplib::Response& res) {
+    handle_clock(res);
+  });
   server.Get(R"(/__sim/posting/(\d+))", [this](const httplib::Request& req,
                                                httplib::Response& res) {
     handle_posting(req, res);
@@ -191,7 +198,10 @@ void simulator::serve_api(api_endpoint endpoint, const httplib::Request& req,
       break;
   }
 
-  const std::optional<fault> next = faults_.pop();
+  std::optional<fault> next = faults_.pop();
+  if (!next && options_.random != nullptr) {
+    next = options_.random->draw();
+  }
   wait_latency();
 
   request_context context;
@@ -238,6 +248,9 @@ bool simulator::apply_fault(const fault& next, const httplib::Request& req,
     case fault_kind::marketplace_pagination_500:
       context.pagination_fault = true;
       return false;
+    case fault_kind::expire_tokens:
+      tokens_.expire_all();
+      return false;
   }
   return false;
 }
@@ -276,8 +289,7 @@ void simulator::handle_publish(const httplib::Request& req, httplib::Response& r
     send_control_error(res, error);
     return;
   }
-  const auto done = jobs_.publish(*count, std::chrono::time_point_cast<std::chrono::milliseconds>(
-                                              std::chrono::system_clock::now()));
+  const auto done = jobs_.publish(*count, now());
   send_json(res, 200, nlohmann::json{{"published", done}}.dump());
 }
 
@@ -288,8 +300,7 @@ void simulator::handle_renew(const httplib::Request& req, httplib::Response& res
     send_control_error(res, error);
     return;
   }
-  const auto done = jobs_.renew(*count, std::chrono::time_point_cast<std::chrono::milliseconds>(
-                                            std::chrono::system_clock::now()));
+  const auto done = jobs_.renew(*count, now());
   send_json(res, 200, nlohmann::json{{"renewed", done}}.dump());
 }
 
@@ -300,7 +311,7 @@ void simulator::handle_delete(const httplib::Request& req, httplib::Response& re
     send_control_error(res, error);
     return;
   }
-  const auto done = jobs_.remove(*count);
+  const auto done = jobs_.remove(*count, now());
   send_json(res, 200, nlohmann::json{{"deleted", done}}.dump());
 }
 
@@ -344,6 +355,28 @@ void simulator::handle_stats(httplib::Response& res) const {
 
 void simulator::handle_published(httplib::Response& res) const {
   send_json(res, 200, nlohmann::json(jobs_.published_ids()).dump());
+}
+
+void simulator::handle_history(httplib::Response& res) const {
+  send_json(res, 200, jobs_.history().dump());
+}
+
+void simulator::handle_clock(httplib::Response& res) const {
+  if (options_.stream == nullptr) {
+    nlohmann::ordered_json clock{{"now", format_visitor_time(now())}, {"stream", false}};
+    send_json(res, 200, clock.dump());
+    return;
+  }
+  auto status = options_.stream->status();
+  status["stream"] = true;
+  send_json(res, 200, status.dump());
+}
+
+sim_time simulator::now() const {
+  if (options_.clock) {
+    return options_.clock();
+  }
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
 
 void simulator::handle_posting(const httplib::Request& req, httplib::Response& res) const {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <random>
 
@@ -11,6 +12,7 @@
 
 #include "catalog.hpp"
 #include "faults.hpp"
+#include "stream.hpp"
 #include "tokens.hpp"
 
 namespace job_fetcher::upwork_sim {
@@ -19,6 +21,12 @@ struct simulator_options {
   std::chrono::milliseconds latency_min{0};  // added before each API response
   std::chrono::milliseconds latency_max{0};
   std::uint64_t seed = 1;
+  // Time of control-endpoint publications; empty: the system clock.
+  std::function<sim_time()> clock;
+  // Faults drawn for API requests when none is queued; may be null. Must outlive the simulator.
+  random_faults* random = nullptr;
+  // The stream whose status GET /__sim/clock returns; may be null.
+  const day_stream* stream = nullptr;
 };
 
 // Routes requests to the catalog and token registry, counts them and applies queued faults.
@@ -61,6 +69,9 @@ class simulator {
   void handle_faults(const httplib::Request& req, httplib::Response& res);
   void handle_stats(httplib::Response& res) const;
   void handle_published(httplib::Response& res) const;
+  void handle_history(httplib::Response& res) const;
+  void handle_clock(httplib::Response& res) const;
+  sim_time now() const;
   void handle_posting(const httplib::Request& req, httplib::Response& res) const;
   void reset_stats();
 
