@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   add_setting_flags(*daemon_cmd, flags);
   daemon_cmd->add_option("--every", options.every, "time between runs, such as 5m")->required();
   daemon_cmd->add_flag("--json", options.json, "print each summary as one JSON object");
+  daemon_cmd->add_flag("--all", options.all_feeds,
+                       "serve every feed of the feeds file, each on its own schedule");
 
   auto* migrate_cmd = cli.add_subcommand("migrate", "create or upgrade the database schema");
   add_setting_flags(*migrate_cmd, flags);

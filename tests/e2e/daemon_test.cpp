@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -255,6 +256,27 @@ TEST_F(daemon_face, sigterm_while_idle_exits_zero) {
   ASSERT_TRUE(exit_code.has_value()) << "the daemon kept sleeping after SIGTERM";
   EXPECT_EQ(*exit_code, 0);
   EXPECT_EQ(summaries(daemon.out()).size(), 1u) << "a run started after SIGTERM";
+}
+
+TEST_F(daemon_face, all_serves_every_feed_on_its_schedule) {
+  sim_process sim({"--published", "300"});
+  auto feeds_path = (dir_.path() / "feeds.toml").string();
+  std::ofstream(feeds_path) << "[feeds.often]\nsource = \"visitor\"\nschedule = \"1s\"\n\n"
+                               "[feeds.rarely]\nsource = \"visitor\"\nquery = \"python\"\n";
+  auto env = env_for(sim);
+  env.push_back("JOB_FETCHER_FEEDS=" + feeds_path);
+  background_process daemon({"daemon", "--all", "--every", "1h", "--json"}, env);
+
+  ASSERT_TRUE(wait_for_summaries(daemon, 4, 15s)) << daemon.out() << daemon.err();
+  daemon.signal(SIGTERM);
+  ASSERT_TRUE(daemon.wait_exit(5s).has_value());
+
+  std::map<std::string, int> runs_by_feed;
+  for (const auto& summary : summaries(daemon.out())) {
+    ++runs_by_feed[summary["feed"].get<std::string>()];
+  }
+  EXPECT_EQ(runs_by_feed["rarely"], 1) << "a feed on the 1h default ran twice";
+  EXPECT_GE(runs_by_feed["often"], 3) << daemon.out();
 }
 
 }  // namespace
