@@ -1,4 +1,7 @@
 // The job-fetcher binary: exit codes, --json output and start-up validation.
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -84,6 +87,15 @@ TEST(cli, settings_names_lists_every_environment_name) {
                            "UPWORK_HOME_URL", "POSTGREST_URL", "AUTHORIZER_URL"}) {
     EXPECT_NE(result.out.find(name), std::string::npos) << name;
   }
+}
+
+TEST(cli, readme_settings_table_matches_binary) {
+  std::ifstream readme(std::string(JOB_FETCHER_SOURCE_DIR) + "/README.md");
+  std::string text((std::istreambuf_iterator<char>(readme)), {});
+  auto result = run_binary({"settings", "--markdown"}, {});
+  ASSERT_EQ(result.exit_code, 0);
+  EXPECT_NE(text.find(result.out), std::string::npos)
+      << "README.md's settings table is stale; paste `job-fetcher settings --markdown` into it";
 }
 
 TEST(cli, help_lists_settings_with_defaults) {
