@@ -20,6 +20,7 @@ rm -f "$demo_dir"/job-fetcher.db*
 
 # Start the simulator on a free loopback port and read its address from its first line.
 sim_out="$demo_dir/upwork-sim.out"
+rm -f "$sim_out"  # a previous demo's address must not be mistaken for this one's
 "$build/tools/upwork_sim/upwork-sim" --data "$data_file" --port 0 >"$sim_out" 2>"$demo_dir/upwork-sim.log" &
 sim_pid=$!
 trap 'kill "$sim_pid" 2>/dev/null || true' EXIT

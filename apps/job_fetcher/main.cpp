@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    // --help prints and succeeds; every other command-line mistake is an invalid setting.
+    return cli.exit(e) == 0 ? 0 : 2;
   }
 
   try {

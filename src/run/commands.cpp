@@ -329,6 +329,10 @@ int show_command(const settings& values, const command_options& options) {
 }
 
 int print_settings(const command_options& options) {
+  if (options.markdown) {
+    std::puts("| environment | flag | default | meaning |");
+    std::puts("|---|---|---|---|");
+  }
   for (const auto& spec : setting_specs()) {
     if (options.names_only) {
       std::puts(spec.env.c_str());

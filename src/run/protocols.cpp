@@ -1,4 +1,6 @@
 // The search protocols of the two Upwork sources, built from settings.
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -248,6 +250,27 @@ class marketplace_protocol final : public search_protocol {
 }  // namespace
 
 void validate(const settings& values) {
+  bool name_ok = !values.feed.empty() && values.feed.size() <= 64 &&
+                 std::all_of(values.feed.begin(), values.feed.end(), [](char c) {
+                   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                          c == '.';
+                 });
+  if (!name_ok) {
+    throw config_error(fmt::format(
+        "invalid JOB_FETCHER_FEED / --feed \"{}\": a feed name is 1 to 64 letters, digits, '-', "
+        "'_' or '.'",
+        values.feed.substr(0, 80)));
+  }
+  if (values.deadline <= values.safety_margin) {
+    throw config_error(fmt::format(
+        "invalid JOB_FETCHER_DEADLINE / --deadline {}: it must be longer than "
+        "JOB_FETCHER_SAFETY_MARGIN ({}), or no page can be fetched",
+        format_duration(values.deadline), format_duration(values.safety_margin)));
+  }
+  if (values.lease.count() <= 0 || values.request_timeout.count() <= 0) {
+    throw config_error(
+        "invalid JOB_FETCHER_LEASE or JOB_FETCHER_REQUEST_TIMEOUT: both must be longer than 0");
+  }
   if (values.page_size < 1 || values.page_size > upwork::max_visitor_page_size) {
     throw config_error(fmt::format(
         "invalid JOB_FETCHER_PAGE_SIZE / --page-size {}: the page size must be from 1 to {}, the "

@@ -61,7 +61,9 @@ apply_fn make_integer(std::function<Integer&(settings&)> target, long long min, 
 apply_fn make_duration(std::function<std::chrono::milliseconds&(settings&)> target) {
   return [target](settings& s, std::string_view text) -> std::optional<std::string> {
     auto value = parse_duration(text);
-    if (!value) return "expected a duration with a unit, such as 500ms, 30s, 2m, 1h or 1d";
+    if (!value) {
+      return "expected a duration with a unit, such as 500ms, 30s, 2m, 1h or 1d, of at most 3660d";
+    }
     target(s) = *value;
     return std::nullopt;
   };
@@ -303,12 +305,16 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   if (!count) return std::nullopt;
   std::string_view unit = text.substr(digits);
   using namespace std::chrono;
-  if (unit == "ms") return milliseconds{*count};
-  if (unit == "s") return duration_cast<milliseconds>(seconds{*count});
-  if (unit == "m") return duration_cast<milliseconds>(minutes{*count});
-  if (unit == "h") return duration_cast<milliseconds>(hours{*count});
-  if (unit == "d") return duration_cast<milliseconds>(hours{*count * 24});
-  return std::nullopt;
+  std::optional<milliseconds> value;
+  if (unit == "ms") value = milliseconds{*count};
+  if (unit == "s") value = duration_cast<milliseconds>(seconds{*count});
+  if (unit == "m") value = duration_cast<milliseconds>(minutes{*count});
+  if (unit == "h") value = duration_cast<milliseconds>(hours{*count});
+  if (unit == "d") value = duration_cast<milliseconds>(hours{*count * 24});
+  // Longer durations would overflow when added to a time point; no setting needs them.
+  constexpr auto longest = duration_cast<milliseconds>(hours{24 * 3660});
+  if (!value || *value > longest) return std::nullopt;
+  return value;
 }
 
 std::string format_duration(std::chrono::milliseconds value) {

@@ -77,7 +77,12 @@ INSTANTIATE_TEST_SUITE_P(
         bad_setting{"unwritable_store", {"--store", "sqlite:/proc/no/such/dir/jobs.db"}, {},
                     "/proc/no/such/dir"},
         bad_setting{"unknown_store_scheme", {"--store", "mysql://x"}, {}, "mysql"},
-        bad_setting{"bad_duration", {}, {"JOB_FETCHER_SKEW=5"}, "JOB_FETCHER_SKEW"}),
+        bad_setting{"bad_duration", {}, {"JOB_FETCHER_SKEW=5"}, "JOB_FETCHER_SKEW"},
+        bad_setting{"overflowing_duration", {"--deadline", "150000000d"}, {}, "--deadline"},
+        bad_setting{"deadline_within_margin", {"--deadline", "1s"}, {}, "JOB_FETCHER_DEADLINE"},
+        bad_setting{"feed_name_with_colon", {"--feed", "token:UniversalSearch"}, {},
+                    "JOB_FETCHER_FEED"},
+        bad_setting{"unknown_flag", {"--no-such-flag"}, {}, "no-such-flag"}),
     [](const auto& test_info) { return test_info.param.name; });
 
 TEST(cli, settings_names_lists_every_environment_name) {
