@@ -22,16 +22,38 @@ error response_error(std::string_view source, std::string message) {
   return e;
 }
 
+// Seconds beyond about 3,000 years are no real expiry; rejecting them keeps the conversion to a
+// millisecond timestamp from overflowing.
+constexpr std::int64_t max_seconds = 100'000'000'000;
+
+std::optional<std::int64_t> within_range(std::int64_t seconds) {
+  if (seconds > max_seconds || seconds < -max_seconds) return std::nullopt;
+  return seconds;
+}
+
 std::optional<std::int64_t> read_seconds(const json& value) {
-  if (value.is_number_integer()) return value.get<std::int64_t>();
-  if (value.is_number()) return static_cast<std::int64_t>(value.get<double>());
+  if (value.is_number_unsigned()) {
+    auto seconds = value.get<std::uint64_t>();
+    if (seconds > static_cast<std::uint64_t>(max_seconds)) return std::nullopt;
+    return static_cast<std::int64_t>(seconds);
+  }
+  if (value.is_number_integer()) return within_range(value.get<std::int64_t>());
+  if (value.is_number()) {
+    double seconds = value.get<double>();
+    // The comparison is false for NaN, so NaN is rejected too.
+    if (!(seconds <= static_cast<double>(max_seconds) &&
+          seconds >= -static_cast<double>(max_seconds))) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(seconds);
+  }
   if (!value.is_string()) return std::nullopt;
 
   const auto& text = value.get_ref<const std::string&>();
   std::int64_t seconds = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return seconds;
+  return within_range(seconds);
 }
 
 std::optional<int> read_status(const json& object) {

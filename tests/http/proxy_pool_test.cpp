@@ -202,7 +202,7 @@ TEST(curl_proxy, unreachable_proxy_is_blocked_without_credentials) {
   req.proxy = "http://user:hunter2@127.0.0.1:" + std::to_string(closed_port());
   auto res = client->send(req);
   ASSERT_FALSE(res.ok());
-  EXPECT_EQ(res.err().kind, error_class::blocked);
+  EXPECT_EQ(res.err().kind, error_class::blocked) << res.err().describe();
   EXPECT_EQ(res.err().describe().find("hunter2"), std::string::npos);
   EXPECT_NE(res.err().describe().find("127.0.0.1"), std::string::npos);
 }

@@ -188,7 +188,10 @@ TEST(visitor_search, times_are_strictly_newest_first) {
 
   ASSERT_TRUE(result);
   std::string previous;
-  for (const auto& entry : visitor_search(result)["results"]) {
+  // The document is kept in a variable: a range-for over a member of a temporary would read it
+  // after the temporary is destroyed.
+  const json search = visitor_search(result);
+  for (const auto& entry : search["results"]) {
     const auto& job = entry["jobTile"]["job"];
     const auto publish = job["publishTime"].get<std::string>();
     const auto create = job["createTime"].get<std::string>();
@@ -206,7 +209,8 @@ TEST(visitor_search, result_carries_job_tile_fields) {
   auto result = post_visitor(sim, sim.visitor_token(), request_variables(0, 50));
   ASSERT_TRUE(result);
 
-  for (const auto& entry : visitor_search(result)["results"]) {
+  const json search = visitor_search(result);
+  for (const auto& entry : search["results"]) {
     const auto id = entry["id"].get<std::string>();
     const auto record = sim.posting(id)["record"];
     const auto& job = entry["jobTile"]["job"];
@@ -662,7 +666,8 @@ TEST(marketplace_search, node_uses_marketplace_shapes) {
   auto result = post_marketplace(sim, token, query);
 
   ASSERT_TRUE(result);
-  for (const auto& edge : marketplace_search(result)["edges"]) {
+  const json search = marketplace_search(result);
+  for (const auto& edge : search["edges"]) {
     const auto& node = edge["node"];
     EXPECT_TRUE(std::regex_match(node["publishedDateTime"].get<std::string>(), marketplace_time));
     EXPECT_TRUE(node["amount"]["rawValue"].is_string());
