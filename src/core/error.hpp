@@ -12,7 +12,7 @@
 
 namespace job_fetcher {
 
-// What a caller does about a failure; one value per row of the error table in the README.
+// Failure class, which decides what a caller does. One value per row of the README's error table.
 enum class error_class {
   auth,          // 401, or no usable bearer token: get a new token once, retry once, then fail
   scope,         // GraphQL permission error: setup error, no retry, no re-mint
@@ -33,8 +33,8 @@ std::optional<error_class> parse_error_class(std::string_view name) noexcept;
 // True for the classes a bounded retry may fix (transient, rate_limited, blocked).
 bool is_retryable(error_class kind) noexcept;
 
-// An expected failure with the context needed to act on it. Never holds a secret: URLs are
-// stored without query strings or credentials (see http::redact_url).
+// An expected failure with the context needed to act on it. It never contains a secret, because
+// URLs are stored without query strings or credentials (see http::redact_url).
 struct error {
   error_class kind = error_class::transient;
   std::string message;                          // one sentence: what failed and what to do

@@ -93,7 +93,7 @@ run_summary app::run_feed(const run_overrides& overrides) {
                 {{"proxies", parts_->proxies->size()}});
     }
   }
-  // The token provider holds per-run state (one renewal per run), so each run gets a new one.
+  // The token provider keeps per-run state (one renewal per run), so each run gets a new one.
   parts_->tokens = make_token_provider(settings_, *parts_->token_http, db, clock_);
 
   page_source_options source_options;

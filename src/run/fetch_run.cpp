@@ -325,7 +325,7 @@ run_summary execute_run(store::job_store& store, page_source& source, clock_sour
     return finish(summary);
   }
   if (!*lease) {
-    log::info("run", "another run holds the feed's lease, skipping", {{"feed", options.feed}});
+    log::info("run", "skipped: another run has the feed's lease", {{"feed", options.feed}});
     summary.status = run_status::skipped;
     summary.stop_reason = "lease";
     return finish(summary);

@@ -36,7 +36,7 @@ struct run_options {
   std::function<bool()> stop_requested;
 };
 
-// How a run ended. Exit codes of `job-fetcher run` follow the status (see status_exit_code).
+// The outcome of a run. Exit codes of `job-fetcher run` follow it (see status_exit_code).
 enum class run_status { ok, partial, skipped, failed, blocked };
 
 std::string_view to_string(run_status status) noexcept;
@@ -57,7 +57,7 @@ struct run_summary {
   std::chrono::milliseconds duration{0};
 
   // {"status", "feed", "pages", "api_requests", "postings_seen", "postings_new",
-  //  "postings_updated", "gap", "duration_ms", …}; never holds a token.
+  //  "postings_updated", "gap", "duration_ms", …}; never contains a token.
   nlohmann::json to_json() const;
   std::string to_text() const;
 };

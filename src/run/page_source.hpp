@@ -1,4 +1,4 @@
-// Where the run loop gets pages from: one Upwork source behind token handling, retries, backoff
+// The page source of the run loop: one Upwork source behind token handling, retries, backoff
 // and the rate limit.
 #pragma once
 

@@ -74,7 +74,7 @@ upwork::visitor_query make_visitor_query(const settings& values) {
   return query;
 }
 
-// Adds what only the HTTP layer knows to a classified failure: the URL and Retry-After.
+// Adds the URL and Retry-After, which only the HTTP layer has, to a classified failure.
 error with_response_context(error failure, const http::response& response, const std::string& url) {
   if (failure.url.empty()) failure.url = http::redact_url(url);
   if (auto value = response.header_value("Retry-After")) {
@@ -234,7 +234,7 @@ class marketplace_protocol final : public search_protocol {
     return page;
   }
 
-  // The API has answered HTTP 500 "Exception occurred" when pagination_eq came through
+  // The API has returned HTTP 500 "Exception occurred" when pagination_eq came through
   // variables; the same request with the values inlined in the query text succeeds.
   bool wants_inline_retry(const error& failure) const override {
     return failure.http_status == 500;

@@ -24,7 +24,7 @@ struct watermark {
   friend bool operator==(const watermark&, const watermark&) = default;
 };
 
-// What one upsert did, counted per distinct id of the batch.
+// Counts of one upsert, per distinct id of the batch.
 struct upsert_counts {
   std::int64_t inserted = 0;   // ids not stored before
   std::int64_t updated = 0;    // content_hash changed: row rewritten, revision + 1
@@ -133,7 +133,7 @@ class job_store {
   virtual result<std::int64_t> prune(const std::string& feed, timestamp older_than) = 0;
 };
 
-// Where the store is. PostgREST is used when `postgrest_url` is set and `url` is empty.
+// Store location. PostgREST is used when `postgrest_url` is set and `url` is empty.
 struct store_settings {
   std::string url = "sqlite:./job-fetcher.db";  // "sqlite:PATH" or "postgres://…"
   std::string postgrest_url;                    // "https://project.supabase.co/rest/v1"

@@ -69,7 +69,7 @@ process_result run_binary(const std::vector<std::string>& args, const std::vecto
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  // The child sees the test's environment without job-fetcher settings, plus `env`.
+  // The child gets the test's environment without job-fetcher settings, plus `env`.
   std::vector<std::string> env_storage;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);

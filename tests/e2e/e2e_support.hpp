@@ -44,7 +44,7 @@ struct process_result {
 // Runs the built job-fetcher binary with `args` and extra environment `env` ("NAME=value").
 process_result run_binary(const std::vector<std::string>& args, const std::vector<std::string>& env);
 
-// Opens the store at `url` (or as `settings` say) for inspection.
+// Opens the store at `url` (or the one `settings` describe) for inspection.
 std::unique_ptr<store::job_store> open_for_inspection(const std::string& url);
 std::unique_ptr<store::job_store> open_for_inspection(const store::store_settings& settings);
 

@@ -130,7 +130,8 @@ TEST_P(visitor_run, changes_between_pages_lose_nothing) {
   values.backfill = 300;
   ASSERT_EQ(run_once(values).status, run::run_status::ok);
   auto watermark = inspect()->load_watermark("default");
-  ASSERT_TRUE(watermark.ok() && watermark->has_value());
+  ASSERT_TRUE(watermark.ok());
+  ASSERT_TRUE(watermark->has_value());
   ASSERT_EQ(sim.publish(200), 200u);
 
   // The second run pages through the 200 new postings (4 or more requests of 150 ms); the
