@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -16,6 +19,21 @@ constexpr int busy_timeout_ms = 5000;
 
 error make_store_error(std::string message) {
   return make_error(error_class::store, std::move(message));
+}
+
+// Switching a new database file to WAL needs an exclusive lock. When two processes open the same
+// new file at once (two cold Lambda copies of one event), SQLite reports SQLITE_BUSY at once
+// instead of calling the busy handler, because waiting could deadlock. Retry it ourselves.
+int enable_wal(sqlite3* db) {
+  using clock = std::chrono::steady_clock;
+  auto give_up = clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  auto pause = std::chrono::milliseconds(2);
+  while (true) {
+    int code = sqlite3_exec(db, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
+    if ((code & 0xff) != SQLITE_BUSY || clock::now() >= give_up) return code;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
 }
 
 }  // namespace
@@ -36,8 +54,8 @@ result<connection> connection::open(const std::string& path) {
 
   // WAL lets readers run while a page is written. NORMAL sync does not corrupt a WAL database
   // on power loss but may lose the last commits, which the next run repeats.
-  auto configured = db.execute(
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+  if (enable_wal(raw) != SQLITE_OK) return db.last_error("switch to WAL mode");
+  auto configured = db.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
   if (!configured) return std::move(configured).err();
   return db;
 }

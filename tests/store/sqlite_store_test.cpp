@@ -2,7 +2,10 @@
 // file, and path checks.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <filesystem>
 #include <latch>
@@ -263,6 +266,45 @@ TEST(sqlite_store, concurrent_migrations_apply_once) {
   raw_reader reader(path);
   EXPECT_EQ(reader.typed_rows("SELECT version FROM schema_migrations"),
             std::vector<std::vector<std::string>>{{"integer:1"}});
+}
+
+// Two cold Lambda copies of one event open the same new file at the same moment. Each round
+// forks processes that wait on a pipe, then all open and migrate the new file at once.
+TEST(sqlite_store, processes_opening_one_new_file_at_once_all_succeed) {
+  constexpr int rounds = 40;
+  constexpr int processes = 4;
+  for (int round = 0; round < rounds; ++round) {
+    auto path = temp_sqlite_path();
+    int go[2];
+    ASSERT_EQ(::pipe(go), 0);
+    std::vector<pid_t> children;
+    for (int i = 0; i < processes; ++i) {
+      pid_t child = ::fork();
+      ASSERT_GE(child, 0);
+      if (child == 0) {
+        ::close(go[1]);
+        char byte = 0;
+        if (::read(go[0], &byte, 1) != 0) ::_exit(3);  // the parent closes the pipe to start
+        auto opened = make_sqlite_store(path);
+        if (!opened) {
+          std::fprintf(stderr, "%s\n", opened.err().describe().c_str());
+          ::_exit(1);
+        }
+        auto migrated = (*opened)->migrate();
+        if (!migrated) std::fprintf(stderr, "%s\n", migrated.err().describe().c_str());
+        ::_exit(migrated ? 0 : 2);
+      }
+      children.push_back(child);
+    }
+    ::close(go[0]);
+    ::close(go[1]);
+    for (pid_t child : children) {
+      int status = 0;
+      ASSERT_EQ(::waitpid(child, &status, 0), child);
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "round " << round << ": a process failed to open or migrate " << path;
+    }
+  }
 }
 
 TEST(sqlite_store, database_uses_wal_journal) {
