@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <initializer_list>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -293,32 +296,77 @@ std::optional<std::string> optional_time_text(const std::optional<timestamp>& at
   return format_timestamp(*at);
 }
 
+constexpr std::string_view unique_violation_sqlstate = "23505";
+
 constexpr std::string_view copy_staged_sql =
     "COPY staged_postings (ord, id, ciphertext, link, title, description, skills, job_type, "
     "hourly_min, hourly_max, fixed_budget, currency, contractor_tier, duration_label, workload, "
     "client_country, published_at, created_at, source, content_hash) FROM STDIN";
 
-// Renders the postings as COPY text rows in the column order of copy_staged_sql.
-std::string copy_rows(const std::vector<upwork::posting>& postings) {
+// The same columns straight into upwork_jobs, plus what the upsert sets for a new row.
+constexpr std::string_view copy_new_sql =
+    "COPY upwork_jobs (id, ciphertext, link, title, description, skills, job_type, hourly_min, "
+    "hourly_max, fixed_budget, currency, contractor_tier, duration_label, workload, "
+    "client_country, published_at, created_at, source, content_hash, feeds, first_seen_at, "
+    "revision) FROM STDIN";
+
+// Appends one COPY text row: the posting's columns in the order of the two COPY statements
+// above, with `before` and `after` around them.
+void append_copy_row(std::string& out, const upwork::posting& p,
+                     std::initializer_list<std::string_view> before,
+                     std::initializer_list<std::string_view> after) {
+  const std::optional<std::string> fields[] = {
+      p.id, p.ciphertext, p.link, p.title, p.description, array_literal(p.skills), p.job_type,
+      p.hourly_min, p.hourly_max, p.fixed_budget, p.currency, p.contractor_tier,
+      p.duration_label, p.workload, p.client_country, format_timestamp(p.published_at),
+      optional_time_text(p.created_at), p.source, p.content_hash};
+  for (auto value : before) {
+    append_copy_text(out, value);
+    out += '\t';
+  }
+  bool first = true;
+  for (const auto& value : fields) {
+    if (!first) out += '\t';
+    first = false;
+    append_copy_field(out, value);
+  }
+  for (auto value : after) {
+    out += '\t';
+    append_copy_text(out, value);
+  }
+  out += '\n';
+}
+
+// Renders the postings as staged_postings rows, numbered in page order.
+std::string staged_rows(const std::vector<upwork::posting>& postings) {
   std::string out;
   out.reserve(postings.size() * 2048);
   int ord = 0;
-  for (const auto& p : postings) {
-    const std::optional<std::string> fields[] = {
-        std::to_string(++ord), p.id, p.ciphertext, p.link, p.title, p.description,
-        array_literal(p.skills), p.job_type, p.hourly_min, p.hourly_max, p.fixed_budget,
-        p.currency, p.contractor_tier, p.duration_label, p.workload, p.client_country,
-        format_timestamp(p.published_at), optional_time_text(p.created_at), p.source,
-        p.content_hash};
-    bool first = true;
-    for (const auto& value : fields) {
-      if (!first) out += '\t';
-      first = false;
-      append_copy_field(out, value);
-    }
-    out += '\n';
-  }
+  for (const auto& p : postings) append_copy_row(out, p, {std::to_string(++ord)}, {});
   return out;
+}
+
+// Renders postings as new upwork_jobs rows: first seen now, by `feed`, revision 1.
+std::string new_rows(const std::vector<const upwork::posting*>& postings, const std::string& feed,
+                     timestamp seen_at) {
+  std::string out;
+  out.reserve(postings.size() * 2048);
+  std::string feeds = array_literal({feed});
+  std::string seen = format_timestamp(seen_at);
+  for (const auto* p : postings) append_copy_row(out, *p, {}, {feeds, seen, "1"});
+  return out;
+}
+
+// The postings of a page with one entry per id, the last one winning, as the upsert does.
+std::vector<const upwork::posting*> distinct_postings(const std::vector<upwork::posting>& page) {
+  std::unordered_map<std::string_view, std::size_t> last;
+  for (std::size_t i = 0; i < page.size(); ++i) last[page[i].id] = i;
+  std::vector<const upwork::posting*> kept;
+  kept.reserve(last.size());
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    if (last[page[i].id] == i) kept.push_back(&page[i]);
+  }
+  return kept;
 }
 
 result<nlohmann::json> json_cell(const postgres::rows& answer) {
@@ -353,6 +401,8 @@ class postgres_store final : public job_store {
  private:
   result<nlohmann::json> query_json(std::string_view sql, const parameters& values);
   result<upsert_counts> write_page_in_transaction(const page_write& page);
+  result<std::optional<upsert_counts>> copy_if_all_new(const page_write& page);
+  result<upsert_counts> upsert_through_staging(const page_write& page);
   result<void> apply_migrations();
 
   postgres::connection db_;
@@ -439,21 +489,59 @@ result<upsert_counts> postgres_store::write_page(const page_write& page) {
   return counts;
 }
 
+// A page whose postings are all new (a first load, a backfill, most pages of a run) is copied
+// straight into upwork_jobs: that is the plain COPY and nothing more. Staging the rows and
+// upserting them from there costs about twice as much.
+result<std::optional<upsert_counts>> postgres_store::copy_if_all_new(const page_write& page) {
+  auto distinct = distinct_postings(page.postings);
+  std::vector<std::string> ids;
+  ids.reserve(distinct.size());
+  for (const auto* p : distinct) ids.push_back(p->id);
+  auto known = db_.query("SELECT EXISTS (SELECT 1 FROM upwork_jobs WHERE id = ANY ($1::text[]))",
+                         {array_literal(ids)});
+  if (!known) return std::move(known).err();
+  if (known->text(0, 0) == "t") return std::optional<upsert_counts>{};
+
+  // Another feed's run may insert one of these ids before this COPY does. The savepoint lets
+  // the page fall back to the upsert instead of failing.
+  if (auto saved = db_.execute("SAVEPOINT copy_new"); !saved) return std::move(saved).err();
+  auto copied = db_.copy_in(copy_new_sql, new_rows(distinct, page.feed, page.seen_at));
+  if (!copied) {
+    if (copied.err().sqlstate != unique_violation_sqlstate) return std::move(copied).err();
+    auto undone = db_.execute("ROLLBACK TO SAVEPOINT copy_new");
+    if (!undone) return std::move(undone).err();
+    return std::optional<upsert_counts>{};
+  }
+  upsert_counts counts;
+  counts.inserted = static_cast<std::int64_t>(distinct.size());
+  return std::optional<upsert_counts>{counts};
+}
+
+result<upsert_counts> postgres_store::upsert_through_staging(const page_write& page) {
+  if (auto staged = db_.query("SELECT create_staged_postings()"); !staged) {
+    return std::move(staged).err();
+  }
+  if (auto copied = db_.copy_in(copy_staged_sql, staged_rows(page.postings)); !copied) {
+    return std::move(copied).err();
+  }
+  auto value = query_json("SELECT upsert_staged_postings($1, $2)::text",
+                          {page.feed, format_timestamp(page.seen_at)});
+  if (!value) return std::move(value).err();
+  return postgres::upsert_counts_from_json(*value);
+}
+
 result<upsert_counts> postgres_store::write_page_in_transaction(const page_write& page) {
   upsert_counts counts;
   if (!page.postings.empty()) {
-    if (auto staged = db_.query("SELECT create_staged_postings()"); !staged) {
-      return std::move(staged).err();
+    auto copied = copy_if_all_new(page);
+    if (!copied) return std::move(copied).err();
+    if (*copied) {
+      counts = **copied;
+    } else {
+      auto upserted = upsert_through_staging(page);
+      if (!upserted) return upserted;
+      counts = *upserted;
     }
-    if (auto copied = db_.copy_in(copy_staged_sql, copy_rows(page.postings)); !copied) {
-      return std::move(copied).err();
-    }
-    auto value = query_json("SELECT upsert_staged_postings($1, $2)::text",
-                            {page.feed, format_timestamp(page.seen_at)});
-    if (!value) return std::move(value).err();
-    auto parsed = postgres::upsert_counts_from_json(*value);
-    if (!parsed) return parsed;
-    counts = *parsed;
   }
 
   std::optional<std::string> new_watermark;

@@ -136,87 +136,6 @@ BEGIN
 END
 $fn$;
 
--- Upserts the rows of staged_postings (the last row of an id wins) and returns
--- {"inserted", "updated", "unchanged"} counted per distinct id. A row whose content_hash is
--- unchanged and whose feed is already recorded is not rewritten; only its sighting moves.
-CREATE OR REPLACE FUNCTION upsert_staged_postings(p_feed text, p_seen_at timestamptz) RETURNS jsonb
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  v_distinct  bigint;
-  v_inserted  bigint;
-  v_updated   bigint;
-BEGIN
-  DELETE FROM staged_postings s USING staged_postings later
-  WHERE later.id = s.id AND later.ord > s.ord;
-  SELECT count(*) INTO v_distinct FROM staged_postings;
-
-  WITH prior AS (
-    SELECT j.id, j.content_hash FROM upwork_jobs j JOIN staged_postings b ON b.id = j.id
-  ), written AS (
-    INSERT INTO upwork_jobs AS j (
-      id, ciphertext, link, title, description, skills, job_type, hourly_min, hourly_max,
-      fixed_budget, currency, contractor_tier, duration_label, workload, client_country,
-      published_at, created_at, source, feeds, first_seen_at, content_hash, revision)
-    SELECT b.id, b.ciphertext, b.link, b.title, b.description, b.skills, b.job_type, b.hourly_min,
-           b.hourly_max, b.fixed_budget, b.currency, b.contractor_tier, b.duration_label,
-           b.workload, b.client_country, b.published_at, b.created_at, b.source, ARRAY[p_feed],
-           p_seen_at, b.content_hash, 1
-    FROM staged_postings b
-    ORDER BY b.id  -- one lock order for every writer, so concurrent pages cannot deadlock
-    ON CONFLICT (id) DO UPDATE SET
-      ciphertext = EXCLUDED.ciphertext, link = EXCLUDED.link, title = EXCLUDED.title,
-      description = EXCLUDED.description, skills = EXCLUDED.skills, job_type = EXCLUDED.job_type,
-      hourly_min = EXCLUDED.hourly_min, hourly_max = EXCLUDED.hourly_max,
-      fixed_budget = EXCLUDED.fixed_budget, currency = EXCLUDED.currency,
-      contractor_tier = EXCLUDED.contractor_tier, duration_label = EXCLUDED.duration_label,
-      workload = EXCLUDED.workload, client_country = EXCLUDED.client_country,
-      published_at = EXCLUDED.published_at, created_at = EXCLUDED.created_at,
-      source = EXCLUDED.source, content_hash = EXCLUDED.content_hash,
-      revision = j.revision + CASE WHEN j.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-                                   THEN 1 ELSE 0 END,
-      feeds = CASE WHEN p_feed = ANY (j.feeds) THEN j.feeds ELSE j.feeds || p_feed END
-    WHERE j.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR NOT (p_feed = ANY (j.feeds))
-    RETURNING j.id, (j.xmax = 0) AS was_inserted, j.content_hash
-  )
-  SELECT count(*) FILTER (WHERE w.was_inserted),
-         count(*) FILTER (WHERE NOT w.was_inserted
-                            AND w.content_hash IS DISTINCT FROM p.content_hash)
-  INTO v_inserted, v_updated
-  FROM written w LEFT JOIN prior p ON p.id = w.id;
-
-  INSERT INTO upwork_job_sightings AS s (id, last_seen_at)
-  SELECT b.id, p_seen_at FROM staged_postings b ORDER BY b.id
-  ON CONFLICT (id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
-  WHERE s.last_seen_at < EXCLUDED.last_seen_at;
-
-  TRUNCATE staged_postings;
-  RETURN jsonb_build_object('inserted', v_inserted, 'updated', v_updated,
-                            'unchanged', v_distinct - v_inserted - v_updated);
-END
-$fn$;
-
--- The PostgREST form of a page upsert: p_postings is a JSON array of objects with every column
--- (decimals as strings). The whole call is one transaction, because PostgREST runs each request
--- in one.
-CREATE OR REPLACE FUNCTION upsert_postings(p_feed text, p_seen_at timestamptz, p_postings jsonb)
-RETURNS jsonb
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  PERFORM create_staged_postings();
-  TRUNCATE staged_postings;
-  INSERT INTO staged_postings
-  SELECT e.ord, d->>'id', d->>'ciphertext', d->>'link', d->>'title', d->>'description',
-         ARRAY(SELECT jsonb_array_elements_text(coalesce(d->'skills', '[]'::jsonb))),
-         d->>'job_type', (d->>'hourly_min')::numeric, (d->>'hourly_max')::numeric,
-         (d->>'fixed_budget')::numeric, coalesce(d->>'currency', 'USD'), d->>'contractor_tier',
-         d->>'duration_label', d->>'workload', d->>'client_country',
-         (d->>'published_at')::timestamptz, (d->>'created_at')::timestamptz, d->>'source',
-         d->>'content_hash'
-  FROM jsonb_array_elements(p_postings) WITH ORDINALITY AS e(d, ord);
-  RETURN upsert_staged_postings(p_feed, p_seen_at);
-END
-$fn$;
-
 -- Takes the feed's lease for p_owner until p_until. Returns false while another owner holds an
 -- unexpired lease. The conditional upsert locks the fetch_state row, so two callers never both win.
 CREATE OR REPLACE FUNCTION acquire_lease(p_feed text, p_owner text, p_now timestamptz,
@@ -363,6 +282,98 @@ LANGUAGE sql STABLE AS $fn$
 $fn$;
 )sql";
 
+// Page upserts, version 2: a new posting gets no sighting row (its last sighting is its
+// first_seen_at), which halves the writes of a first load; the foreign key check of each
+// sighting cost more than the insert into upwork_jobs.
+constexpr std::string_view page_upsert_sql = R"sql(
+-- Upserts the rows of staged_postings (the last row of an id wins) and returns
+-- {"inserted", "updated", "unchanged"} counted per distinct id. A row whose content_hash is
+-- unchanged and whose feed is already recorded is not rewritten; only its sighting moves.
+-- The staging table is emptied with DELETE and not TRUNCATE: a TRUNCATE gives the table a new
+-- file, which invalidates the cached plans of every statement here at each page.
+CREATE OR REPLACE FUNCTION upsert_staged_postings(p_feed text, p_seen_at timestamptz) RETURNS jsonb
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_distinct  bigint;
+  v_inserted  bigint;
+  v_updated   bigint;
+BEGIN
+  DELETE FROM staged_postings s USING staged_postings later
+  WHERE later.id = s.id AND later.ord > s.ord;
+  SELECT count(*) INTO v_distinct FROM staged_postings;
+
+  WITH prior AS (
+    SELECT j.id, j.content_hash, j.first_seen_at
+    FROM upwork_jobs j JOIN staged_postings b ON b.id = j.id
+  ), written AS (
+    INSERT INTO upwork_jobs AS j (
+      id, ciphertext, link, title, description, skills, job_type, hourly_min, hourly_max,
+      fixed_budget, currency, contractor_tier, duration_label, workload, client_country,
+      published_at, created_at, source, feeds, first_seen_at, content_hash, revision)
+    SELECT b.id, b.ciphertext, b.link, b.title, b.description, b.skills, b.job_type, b.hourly_min,
+           b.hourly_max, b.fixed_budget, b.currency, b.contractor_tier, b.duration_label,
+           b.workload, b.client_country, b.published_at, b.created_at, b.source, ARRAY[p_feed],
+           p_seen_at, b.content_hash, 1
+    FROM staged_postings b
+    ORDER BY b.id  -- one lock order for every writer, so concurrent pages cannot deadlock
+    ON CONFLICT (id) DO UPDATE SET
+      ciphertext = EXCLUDED.ciphertext, link = EXCLUDED.link, title = EXCLUDED.title,
+      description = EXCLUDED.description, skills = EXCLUDED.skills, job_type = EXCLUDED.job_type,
+      hourly_min = EXCLUDED.hourly_min, hourly_max = EXCLUDED.hourly_max,
+      fixed_budget = EXCLUDED.fixed_budget, currency = EXCLUDED.currency,
+      contractor_tier = EXCLUDED.contractor_tier, duration_label = EXCLUDED.duration_label,
+      workload = EXCLUDED.workload, client_country = EXCLUDED.client_country,
+      published_at = EXCLUDED.published_at, created_at = EXCLUDED.created_at,
+      source = EXCLUDED.source, content_hash = EXCLUDED.content_hash,
+      revision = j.revision + CASE WHEN j.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+                                   THEN 1 ELSE 0 END,
+      feeds = CASE WHEN p_feed = ANY (j.feeds) THEN j.feeds ELSE j.feeds || p_feed END
+    WHERE j.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR NOT (p_feed = ANY (j.feeds))
+    RETURNING j.id, (j.xmax = 0) AS was_inserted, j.content_hash
+  ), sighted AS (
+    -- Only postings stored before this page get a sighting, and only a later one: a posting's
+    -- last sighting defaults to its first_seen_at.
+    INSERT INTO upwork_job_sightings AS s (id, last_seen_at)
+    SELECT p.id, p_seen_at FROM prior p WHERE p.first_seen_at < p_seen_at
+    ORDER BY p.id
+    ON CONFLICT (id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
+    WHERE s.last_seen_at < EXCLUDED.last_seen_at
+  )
+  SELECT count(*) FILTER (WHERE w.was_inserted),
+         count(*) FILTER (WHERE NOT w.was_inserted
+                            AND w.content_hash IS DISTINCT FROM p.content_hash)
+  INTO v_inserted, v_updated
+  FROM written w LEFT JOIN prior p ON p.id = w.id;
+
+  DELETE FROM staged_postings;
+  RETURN jsonb_build_object('inserted', v_inserted, 'updated', v_updated,
+                            'unchanged', v_distinct - v_inserted - v_updated);
+END
+$fn$;
+
+-- The PostgREST form of a page upsert: p_postings is a JSON array of objects with every column
+-- (decimals as strings). The whole call is one transaction, because PostgREST runs each request
+-- in one.
+CREATE OR REPLACE FUNCTION upsert_postings(p_feed text, p_seen_at timestamptz, p_postings jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM create_staged_postings();
+  DELETE FROM staged_postings;
+  INSERT INTO staged_postings
+  SELECT e.ord, d->>'id', d->>'ciphertext', d->>'link', d->>'title', d->>'description',
+         ARRAY(SELECT jsonb_array_elements_text(coalesce(d->'skills', '[]'::jsonb))),
+         d->>'job_type', (d->>'hourly_min')::numeric, (d->>'hourly_max')::numeric,
+         (d->>'fixed_budget')::numeric, coalesce(d->>'currency', 'USD'), d->>'contractor_tier',
+         d->>'duration_label', d->>'workload', d->>'client_country',
+         (d->>'published_at')::timestamptz, (d->>'created_at')::timestamptz, d->>'source',
+         d->>'content_hash'
+  FROM jsonb_array_elements(p_postings) WITH ORDINALITY AS e(d, ord);
+  RETURN upsert_staged_postings(p_feed, p_seen_at);
+END
+$fn$;
+)sql";
+
 // Retention. A posting's last sighting is upwork_job_sightings.last_seen_at, or first_seen_at
 // when it has none.
 constexpr std::string_view prune_sql = R"sql(
@@ -395,6 +406,7 @@ const std::vector<migration> all_migrations{
     {1, "tables", tables_sql},
     {2, "functions", functions_sql},
     {3, "prune", prune_sql},
+    {4, "page upsert without sightings of new postings", page_upsert_sql},
 };
 
 // Reads a required string field.

@@ -113,6 +113,74 @@ TEST_F(postgres_store_test, later_sighting_rewrites_only_narrow_row) {
   EXPECT_EQ(stored->front().first_seen_at, t1);
 }
 
+// A page of postings none of which is stored goes straight into upwork_jobs by COPY, with no
+// sighting rows: a posting's last sighting is its first_seen_at until it is seen again.
+TEST_F(postgres_store_test, page_of_new_postings_writes_no_sightings) {
+  auto postings = testing::real_postings(30);
+  postings.push_back(postings.front());  // the same posting twice in one page
+  postings.back().title = "Second copy wins";
+
+  auto counts = store_->write_page(page_of(postings, t1));
+
+  ASSERT_TRUE(counts.ok()) << counts.err().describe();
+  EXPECT_EQ(counts->inserted, 30);
+  EXPECT_EQ(scalar("SELECT count(*) FROM upwork_job_sightings"), "0");
+  EXPECT_EQ(scalar(fmt::format("SELECT title FROM upwork_jobs WHERE id = '{}'",
+                               postings.front().id)),
+            "Second copy wins");
+  auto stored = store_->read_postings(100);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 30u);
+  for (const auto& row : *stored) {
+    EXPECT_EQ(row.last_seen_at, t1);
+    EXPECT_EQ(row.revision, 1);
+    EXPECT_EQ(row.feeds, std::vector<std::string>{"python"});
+  }
+}
+
+TEST_F(postgres_store_test, page_mixing_new_and_stored_postings_upserts) {
+  auto postings = testing::real_postings(20);
+  std::vector<upwork::posting> first(postings.begin(), postings.begin() + 5);
+  ASSERT_TRUE(store_->write_page(page_of(first, t1)).ok());
+
+  auto counts = store_->write_page(page_of(postings, t2));
+
+  ASSERT_TRUE(counts.ok()) << counts.err().describe();
+  EXPECT_EQ(counts->inserted, 15);
+  EXPECT_EQ(counts->unchanged, 5);
+  EXPECT_EQ(scalar("SELECT count(*) FROM upwork_jobs"), "20");
+  EXPECT_EQ(scalar("SELECT count(*) FROM upwork_job_sightings"), "5");
+}
+
+// Another feed's run inserts one of the page's postings after the store checked that none is
+// stored: the COPY meets a unique violation, and the page falls back to the upsert.
+TEST_F(postgres_store_test, posting_inserted_by_another_writer_during_page_is_upserted) {
+  auto postings = testing::real_postings(10);
+  ASSERT_TRUE(admin_->begin().ok());
+  ASSERT_TRUE(admin_->query("SELECT create_staged_postings()").ok());
+  auto other = admin_->query(
+      "SELECT upsert_postings('java', $1, $2::jsonb)",
+      {format_timestamp(t1),
+       nlohmann::json::array({postgres::posting_to_json(postings[3])}).dump()});
+  ASSERT_TRUE(other.ok()) << other.err().describe();
+
+  // The page's COPY waits for the open transaction's row, then fails on it once it commits.
+  auto page = std::async(std::launch::async,
+                         [&] { return store_->write_page(page_of(postings, t2)); });
+  ASSERT_EQ(page.wait_for(300ms), std::future_status::timeout) << "the COPY did not wait";
+  ASSERT_TRUE(admin_->commit().ok());
+  auto counts = page.get();
+
+  ASSERT_TRUE(counts.ok()) << counts.err().describe();
+  EXPECT_EQ(counts->inserted, 9);
+  EXPECT_EQ(counts->inserted + counts->updated + counts->unchanged, 10);
+  EXPECT_EQ(scalar("SELECT count(*) FROM upwork_jobs"), "10");
+  EXPECT_EQ(scalar(fmt::format("SELECT array_to_string(feeds, ',') FROM upwork_jobs "
+                               "WHERE id = '{}'",
+                               postings[3].id)),
+            "java,python");
+}
+
 // The statistics of the writing transaction itself (pg_stat_xact_user_tables) count every tuple
 // it inserted or updated, so this runs the store's upsert function on the test connection.
 TEST_F(postgres_store_test, repeat_upsert_counts_no_tuple_update) {
