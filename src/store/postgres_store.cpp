@@ -361,12 +361,12 @@ std::string new_rows(const std::vector<const upwork::posting*>& postings, const 
 std::vector<const upwork::posting*> distinct_postings(const std::vector<upwork::posting>& page) {
   std::unordered_map<std::string_view, std::size_t> last;
   for (std::size_t i = 0; i < page.size(); ++i) last[page[i].id] = i;
-  std::vector<const upwork::posting*> kept;
-  kept.reserve(last.size());
+  std::vector<const upwork::posting*> distinct;
+  distinct.reserve(last.size());
   for (std::size_t i = 0; i < page.size(); ++i) {
-    if (last[page[i].id] == i) kept.push_back(&page[i]);
+    if (last[page[i].id] == i) distinct.push_back(&page[i]);
   }
-  return kept;
+  return distinct;
 }
 
 result<nlohmann::json> json_cell(const postgres::rows& answer) {

@@ -115,7 +115,7 @@ TEST_F(postgres_store_test, later_sighting_rewrites_only_narrow_row) {
 
 // A page of postings none of which is stored goes straight into upwork_jobs by COPY, with no
 // sighting rows: a posting's last sighting is its first_seen_at until it is seen again.
-TEST_F(postgres_store_test, page_of_new_postings_writes_no_sightings) {
+TEST_F(postgres_store_test, new_page_writes_no_sightings) {
   auto postings = testing::real_postings(30);
   postings.push_back(postings.front());  // the same posting twice in one page
   postings.back().title = "Second copy wins";
@@ -138,7 +138,7 @@ TEST_F(postgres_store_test, page_of_new_postings_writes_no_sightings) {
   }
 }
 
-TEST_F(postgres_store_test, page_mixing_new_and_stored_postings_upserts) {
+TEST_F(postgres_store_test, mixed_page_upserts) {
   auto postings = testing::real_postings(20);
   std::vector<upwork::posting> first(postings.begin(), postings.begin() + 5);
   ASSERT_TRUE(store_->write_page(page_of(first, t1)).ok());
@@ -154,7 +154,7 @@ TEST_F(postgres_store_test, page_mixing_new_and_stored_postings_upserts) {
 
 // Another feed's run inserts one of the page's postings after the store checked that none is
 // stored: the COPY meets a unique violation, and the page falls back to the upsert.
-TEST_F(postgres_store_test, posting_inserted_by_another_writer_during_page_is_upserted) {
+TEST_F(postgres_store_test, concurrent_insert_falls_back_to_upsert) {
   auto postings = testing::real_postings(10);
   ASSERT_TRUE(admin_->begin().ok());
   ASSERT_TRUE(admin_->query("SELECT create_staged_postings()").ok());

@@ -270,7 +270,7 @@ TEST(sqlite_store, concurrent_migrations_apply_once) {
 
 // Two cold Lambda copies of one event open the same new file at the same moment. Each round
 // forks processes that wait on a pipe, then all open and migrate the new file at once.
-TEST(sqlite_store, processes_opening_one_new_file_at_once_all_succeed) {
+TEST(sqlite_store, concurrent_first_opens_succeed) {
   constexpr int rounds = 40;
   constexpr int processes = 4;
   for (int round = 0; round < rounds; ++round) {
