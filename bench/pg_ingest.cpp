@@ -370,9 +370,9 @@ int run(const options& opts) {
   fmt::print("  upwork_jobs n_tup_upd {} -> {}, n_tup_ins {} -> {}: {} tuples written (target 0)\n",
              jobs_before.updated, jobs_after.updated, jobs_before.inserted, jobs_after.inserted,
              jobs_written);
-  fmt::print("  upwork_job_sightings n_tup_upd {} -> {} (n_tup_hot_upd {} -> {})\n",
-             sightings_before.updated, sightings_after.updated, sightings_before.hot_updated,
-             sightings_after.hot_updated);
+  fmt::print("  upwork_job_sightings n_tup_ins {} -> {}, n_tup_upd {} -> {} (n_tup_hot_upd {} -> {})\n",
+             sightings_before.inserted, sightings_after.inserted, sightings_before.updated,
+             sightings_after.updated, sightings_before.hot_updated, sightings_after.hot_updated);
   if (!flushed) fmt::print("\nNOTE: CHECKPOINT was not permitted; phases ran without one\n");
 
   bool met = ratio >= 0.60 && jobs_written == 0;
