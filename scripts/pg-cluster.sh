@@ -4,6 +4,8 @@
 #   scripts/pg-cluster.sh start   initdb in a temp dir, listen on 127.0.0.1:<free port>, create the
 #                                 database job_fetcher_test, write build/pg-cluster.env
 #   scripts/pg-cluster.sh stop    stop the cluster and remove its directory and the env file
+#   scripts/pg-cluster.sh halt    stop the server but keep its data and env file (an outage)
+#   scripts/pg-cluster.sh resume  start the halted server again on the same port
 #   scripts/pg-cluster.sh url     print the URL of the running cluster
 #
 # The env file holds JOB_FETCHER_TEST_PG_URL=postgres://USER@127.0.0.1:PORT/job_fetcher_test and
@@ -115,9 +117,34 @@ stop() {
   rm -f "$env_file"
 }
 
+# The server of the cluster in the env file, for halt and resume.
+halted_data_dir() {
+  local data_dir
+  data_dir="$(read_env_value JOB_FETCHER_TEST_PG_DATA)" || die "no cluster; run: $0 start"
+  [[ -d "$data_dir" ]] || die "the data directory $data_dir is missing; run: $0 stop, then $0 start"
+  echo "$data_dir"
+}
+
+halt() {
+  local data_dir
+  data_dir="$(halted_data_dir)"
+  pick_os_user
+  as_owner "$pg_bin/pg_ctl" -D "$data_dir" -m fast -w stop >/dev/null
+}
+
+resume() {
+  local data_dir
+  data_dir="$(halted_data_dir)"
+  pick_os_user
+  as_owner "$pg_bin/pg_ctl" -D "$data_dir" -l "$(dirname "$data_dir")/server.log" -w -t 60 \
+    start >/dev/null || die "pg_ctl start failed; see $(dirname "$data_dir")/server.log"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  halt) halt ;;
+  resume) resume ;;
   url) read_env_value JOB_FETCHER_TEST_PG_URL || die "no cluster; run: $0 start" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|halt|resume|url" >&2; exit 2 ;;
 esac

@@ -10,10 +10,10 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
 
+#include "core/log.hpp"
 #include "store/factories.hpp"
 #include "store/schema_postgres.hpp"
 
@@ -106,7 +106,8 @@ error connection::connection_error(std::string_view operation) const {
 }
 
 result<void> connection::reconnect(std::string_view operation) {
-  spdlog::warn("postgres {}: connection lost, reconnecting", operation);
+  log::warn("store.postgres", "connection lost, reconnecting",
+            {{"operation", std::string(operation)}});
   PQreset(handle_);
   if (broken()) return connection_error("reconnect");
   return {};

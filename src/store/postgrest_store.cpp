@@ -7,11 +7,11 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "core/log.hpp"
 #include "store/factories.hpp"
 #include "store/schema_postgres.hpp"
 
@@ -157,11 +157,15 @@ result<http::response> postgrest_store::send(http::client& client, const http::r
         failure.message = fmt::format("PostgREST {} failed: {}", operation, failure.message);
         return failure;
       }
-      spdlog::warn("postgrest {} attempt={}: {}; retrying", operation, attempt,
-                   answer.err().describe());
+      log::warn("store.postgrest", "request failed, retrying",
+                {{"operation", std::string(operation)},
+                 {"attempt", attempt},
+                 {"error", answer.err().describe()}});
     } else if (answer->status >= 500 && !last) {
-      spdlog::warn("postgrest {} attempt={}: HTTP {}; retrying", operation, attempt,
-                   answer->status);
+      log::warn("store.postgrest", "server error, retrying",
+                {{"operation", std::string(operation)},
+                 {"attempt", attempt},
+                 {"status", answer->status}});
     } else {
       return answer;
     }
