@@ -80,11 +80,15 @@ int main(int argc, char** argv) {
   auto* status_cmd = cli.add_subcommand("status", "show recent runs and freshness per feed");
   add_setting_flags(*status_cmd, flags);
   status_cmd->add_flag("--json", options.json, "print one JSON object");
-  status_cmd->add_option("--limit", options.limit, "runs to show")->capture_default_str();
+  status_cmd->add_option("--limit", options.limit, "runs to show")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
 
   auto* show_cmd = cli.add_subcommand("show", "print the newest stored postings");
   add_setting_flags(*show_cmd, flags);
-  show_cmd->add_option("--limit", options.limit, "postings to show")->capture_default_str();
+  show_cmd->add_option("--limit", options.limit, "postings to show")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   show_cmd->add_flag("--json", options.json, "print one JSON object per line");
 
   auto* token_cmd = cli.add_subcommand("token", "print or renew the Upwork bearer token");

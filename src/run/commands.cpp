@@ -50,6 +50,24 @@ nlohmann::json posting_json(const store::stored_posting& row) {
           {"revision", row.revision}};
 }
 
+// Opens (and migrates) the store of `fetcher`. On failure, prints the error and sets `exit_code`:
+// 2 for a configuration error, 1 otherwise.
+result<store::job_store*> open_store_for(app& fetcher, int& exit_code) {
+  auto opened = fetcher.store();
+  if (!opened) {
+    std::fprintf(stderr, "job-fetcher: %s\n", opened.err().describe().c_str());
+    exit_code = opened.err().kind == error_class::config ? 2 : 1;
+  }
+  return opened;
+}
+
+// The settings for a command that only reads the store: a mistyped SQLite path is an error,
+// not a new empty database.
+settings reading(settings values) {
+  values.store.create_sqlite_file = false;
+  return values;
+}
+
 }  // namespace
 
 void configure_logging(const settings& values) {
@@ -224,23 +242,21 @@ int migrate_command(const settings& values, const command_options& options) {
     return 0;
   }
   app fetcher(values);
-  auto opened = fetcher.store();
-  if (!opened) {
-    std::fprintf(stderr, "job-fetcher: %s\n", opened.err().describe().c_str());
-    return 1;
-  }
+  int exit_code = 0;
+  if (!open_store_for(fetcher, exit_code)) return exit_code;
   std::puts("schema is up to date");
   return 0;
 }
 
 int status_command(const settings& values, const command_options& options) {
-  app fetcher(values);
-  auto opened = fetcher.store();
-  if (!opened) {
-    std::fprintf(stderr, "job-fetcher: %s\n", opened.err().describe().c_str());
-    return 1;
-  }
-  auto runs = (*opened)->recent_runs(std::nullopt, options.limit);
+  app fetcher(reading(values));
+  int exit_code = 0;
+  auto opened = open_store_for(fetcher, exit_code);
+  if (!opened) return exit_code;
+  // The runs of every feed, unless --feed (or JOB_FETCHER_FEED) names one.
+  std::optional<std::string> feed;
+  if (values.feed != settings{}.feed) feed = values.feed;
+  auto runs = (*opened)->recent_runs(feed, options.limit);
   auto newest = (*opened)->newest_published_at();
   if (!runs || !newest) {
     std::fprintf(stderr, "job-fetcher: %s\n",
@@ -303,12 +319,10 @@ int status_command(const settings& values, const command_options& options) {
 }
 
 int show_command(const settings& values, const command_options& options) {
-  app fetcher(values);
-  auto opened = fetcher.store();
-  if (!opened) {
-    std::fprintf(stderr, "job-fetcher: %s\n", opened.err().describe().c_str());
-    return 1;
-  }
+  app fetcher(reading(values));
+  int exit_code = 0;
+  auto opened = open_store_for(fetcher, exit_code);
+  if (!opened) return exit_code;
   auto rows = (*opened)->read_postings(options.limit);
   if (!rows) {
     std::fprintf(stderr, "job-fetcher: %s\n", rows.err().describe().c_str());

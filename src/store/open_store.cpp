@@ -1,8 +1,13 @@
 // open_store(): picks the store implementation from the settings. Every rejection happens here,
 // before any connection is made.
-#include <fmt/format.h>
+#include <libpq-fe.h>
 
+#include <charconv>
+#include <filesystem>
+#include <optional>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "store/factories.hpp"
 #include "store/store.hpp"
@@ -39,7 +44,7 @@ std::optional<std::string_view> scheme_of(std::string_view url) {
   return scheme;
 }
 
-result<std::unique_ptr<job_store>> open_sqlite(std::string_view url) {
+result<std::unique_ptr<job_store>> open_sqlite(std::string_view url, bool create) {
   std::string_view path = url.substr(std::string_view("sqlite:").size());
   // "sqlite://x" is rejected because URL styles disagree on whether "sqlite:///x" is relative.
   if (starts_with(path, "//")) {
@@ -53,7 +58,70 @@ result<std::unique_ptr<job_store>> open_sqlite(std::string_view url) {
         "invalid store URL 'sqlite:': the path is missing; write sqlite:PATH, for example "
         "sqlite:./job-fetcher.db");
   }
+  std::error_code ignored;
+  if (!create && !std::filesystem::exists(std::filesystem::path(path), ignored)) {
+    return config_error_of(
+        fmt::format("SQLite database {} does not exist; check the store URL (JOB_FETCHER_STORE or "
+                    "--store), or create it with job-fetcher run or job-fetcher migrate",
+                    path));
+  }
   return make_sqlite_store(std::string(path));
+}
+
+// Returns the password part of postgres://USER:PASSWORD@HOST/…, as written (still encoded).
+std::string_view password_of(std::string_view url) {
+  auto start = url.find("://");
+  if (start == std::string_view::npos) return {};
+  url.remove_prefix(start + 3);
+  auto at = url.rfind('@', url.find('/'));
+  if (at == std::string_view::npos) return {};
+  auto userinfo = url.substr(0, at);
+  auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos) return {};
+  return userinfo.substr(colon + 1);
+}
+
+// Checks the URL's syntax with libpq before connecting, so that a malformed URL is a
+// configuration error. The password is masked in libpq's message.
+std::optional<error> check_postgres_url(const std::string& url) {
+  char* message = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &message);
+  if (options != nullptr) {
+    // libpq checks port numbers only when it connects. A URL may list several hosts and ports.
+    std::optional<error> bad_port;
+    for (auto* option = options; option->keyword != nullptr && !bad_port; ++option) {
+      if (std::string_view(option->keyword) != "port" || option->val == nullptr) continue;
+      std::string_view ports = option->val;
+      while (!bad_port) {
+        auto comma = ports.find(',');
+        auto port = ports.substr(0, comma);
+        int number = 0;
+        auto [end, failure] = std::from_chars(port.data(), port.data() + port.size(), number);
+        if (!port.empty() &&
+            (failure != std::errc{} || end != port.data() + port.size() || number < 1 ||
+             number > 65535)) {
+          bad_port = config_error_of(fmt::format(
+              "invalid PostgreSQL store URL: port '{}' is not a number from 1 to 65535", port));
+        }
+        if (comma == std::string_view::npos) break;
+        ports.remove_prefix(comma + 1);
+      }
+    }
+    PQconninfoFree(options);
+    return bad_port;
+  }
+  std::string reason = message != nullptr ? message : "out of memory";
+  PQfreemem(message);
+  // libpq quotes the URL or the token it failed on, which may be the password.
+  if (auto password = password_of(url); !password.empty()) {
+    for (auto at = reason.find(password); at != std::string::npos; at = reason.find(password)) {
+      reason.replace(at, password.size(), "***");
+    }
+  }
+  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+  return config_error_of(fmt::format(
+      "invalid PostgreSQL store URL: {}; write postgres://USER[:PASSWORD]@HOST:PORT/DATABASE",
+      reason));
 }
 
 }  // namespace
@@ -76,8 +144,9 @@ result<std::unique_ptr<job_store>> open_store(const store_settings& settings) {
     return config_error_of(fmt::format(
         "invalid store URL '{}': it has no scheme; for a SQLite file write sqlite:{}", url, url));
   }
-  if (*scheme == "sqlite") return open_sqlite(url);
+  if (*scheme == "sqlite") return open_sqlite(url, settings.create_sqlite_file);
   if (*scheme == "postgres" || *scheme == "postgresql") {
+    if (auto invalid = check_postgres_url(settings.url)) return *invalid;
     return make_postgres_store(settings.url);
   }
   // Only the scheme is echoed: the rest of an unknown URL may hold a password.

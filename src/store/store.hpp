@@ -140,6 +140,7 @@ struct store_settings {
   secret postgrest_key;                         // sent as apikey and Authorization: Bearer
   int postgrest_batch_rows = 500;               // rows per POST
   int postgrest_parallelism = 4;                // concurrent POSTs of one page
+  bool create_sqlite_file = true;               // false: a missing SQLite file is a config error
 };
 
 // Opens the configured store. An invalid URL is a config error naming the value and the valid

@@ -1,4 +1,5 @@
 // The job-fetcher binary: exit codes, --json output and start-up validation.
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -77,6 +78,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_setting{"unwritable_store", {"--store", "sqlite:/proc/no/such/dir/jobs.db"}, {},
                     "/proc/no/such/dir"},
         bad_setting{"unknown_store_scheme", {"--store", "mysql://x"}, {}, "mysql"},
+        bad_setting{"postgres_port_not_number", {"--store", "postgres://job@127.0.0.1:x/db"}, {},
+                    "port 'x'"},
         bad_setting{"bad_duration", {}, {"JOB_FETCHER_SKEW=5"}, "JOB_FETCHER_SKEW"},
         bad_setting{"overflowing_duration", {"--deadline", "150000000d"}, {}, "--deadline"},
         bad_setting{"deadline_within_margin", {"--deadline", "1s"}, {}, "JOB_FETCHER_DEADLINE"},
@@ -84,6 +87,34 @@ INSTANTIATE_TEST_SUITE_P(
                     "JOB_FETCHER_FEED"},
         bad_setting{"unknown_flag", {"--no-such-flag"}, {}, "no-such-flag"}),
     [](const auto& test_info) { return test_info.param.name; });
+
+// Reading commands must not create a database at a mistyped path.
+TEST(cli, status_and_show_reject_missing_database) {
+  temp_dir dir;
+  auto path = (dir.path() / "mistyped.db").string();
+  for (const char* command : {"status", "show"}) {
+    auto result = run_binary({command, "--store", "sqlite:" + path}, {});
+
+    EXPECT_EQ(result.exit_code, 2) << command << ": " << result.err;
+    EXPECT_NE(result.err.find(path + " does not exist"), std::string::npos) << result.err;
+    EXPECT_FALSE(std::filesystem::exists(path)) << command;
+  }
+}
+
+TEST(cli, status_feed_shows_only_that_feed) {
+  temp_dir dir;
+  sim_process sim({"--published", "100"});
+  auto env = sim_env(sim, "sqlite:" + (dir.path() / "jobs.db").string());
+  ASSERT_EQ(run_binary({"run", "--feed", "python", "--backfill", "50"}, env).exit_code, 0);
+  ASSERT_EQ(run_binary({"run", "--feed", "design", "--backfill", "50"}, env).exit_code, 0);
+
+  auto result = run_binary({"status", "--json", "--feed", "design"}, env);
+
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto status = nlohmann::json::parse(result.out);
+  ASSERT_EQ(status["runs"].size(), 1u) << result.out;
+  EXPECT_EQ(status["runs"][0]["feed"], "design");
+}
 
 TEST(cli, settings_names_lists_every_environment_name) {
   auto result = run_binary({"settings", "--names"}, {});

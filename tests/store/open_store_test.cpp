@@ -27,6 +27,44 @@ TEST(open_store, sqlite_url_opens_store) {
   EXPECT_TRUE(std::filesystem::exists(path));
 }
 
+TEST(open_store, missing_file_rejected_when_reading) {
+  auto path = temp_sqlite_path();
+  auto settings = settings_with_url("sqlite:" + path);
+  settings.create_sqlite_file = false;
+
+  auto opened = open_store(settings);
+
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.err().kind, error_class::config);
+  EXPECT_NE(opened.err().message.find(path + " does not exist"), std::string::npos)
+      << opened.err().message;
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+// Port numbers are checked before any connection; libpq itself checks them only when connecting.
+TEST(open_store, postgres_bad_port_is_config_error) {
+  for (const char* url : {"postgres://job@127.0.0.1:xx/db", "postgres://job@127.0.0.1:70000/db",
+                          "postgresql://job@h1:5432,h2:-1/db"}) {
+    auto opened = open_store(settings_with_url(url));
+
+    ASSERT_FALSE(opened.ok()) << url;
+    EXPECT_EQ(opened.err().kind, error_class::config) << url;
+    EXPECT_NE(opened.err().message.find("port"), std::string::npos) << opened.err().message;
+  }
+}
+
+TEST(open_store, postgres_parse_error_masks_password) {
+  for (const char* url : {"postgres://job:Sw0rdfish@[::1:5432/db", "postgres://job:Sw0rdfish%zz@h/db"}) {
+    auto opened = open_store(settings_with_url(url));
+
+    ASSERT_FALSE(opened.ok()) << url;
+    EXPECT_EQ(opened.err().kind, error_class::config) << url;
+    EXPECT_EQ(opened.err().describe().find("Sw0rdfish"), std::string::npos) << opened.err().describe();
+    EXPECT_NE(opened.err().message.find("postgres://USER"), std::string::npos)
+        << opened.err().message;
+  }
+}
+
 TEST(open_store, bare_path_suggests_sqlite_scheme) {
   auto path = temp_sqlite_path();
 
