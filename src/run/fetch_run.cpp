@@ -294,9 +294,9 @@ nlohmann::json run_summary::to_json() const {
 
 std::string run_summary::to_text() const {
   std::string text = fmt::format(
-      "feed {}: {} — {} new, {} updated, {} seen; {} pages, {} API requests, {} ms", feed,
-      to_string(status), postings_new, postings_updated, postings_seen, pages, api_requests,
-      duration.count());
+      "feed {}: {} — {} new, {} updated, {} seen; {} page{}, {} API request{}, {} ms", feed,
+      to_string(status), postings_new, postings_updated, postings_seen, pages,
+      pages == 1 ? "" : "s", api_requests, api_requests == 1 ? "" : "s", duration.count());
   if (gap) {
     text += fmt::format("\n  gap: about {} postings between {} and {} not covered yet ({})",
                         gap->estimated_count, format_timestamp(gap->from),
