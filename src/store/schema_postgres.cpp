@@ -374,6 +374,20 @@ END
 $fn$;
 )sql";
 
+// Runs abandoned by a process that ended without finishing them (kill -9, a Lambda timeout) stay
+// "running" in the ledger. The next run of the feed holds the lease, so it closes them.
+constexpr std::string_view abandoned_runs_sql = R"sql(
+CREATE OR REPLACE FUNCTION begin_run(p_feed text, p_started_at timestamptz) RETURNS bigint
+LANGUAGE sql AS $fn$
+  UPDATE fetch_runs SET status = 'failed', finished_at = p_started_at,
+    error = 'abandoned: the process ended before the run finished (killed, crashed or out of '
+         || 'time); a later run repeats its work'
+  WHERE feed = p_feed AND status = 'running';
+  INSERT INTO fetch_runs (feed, started_at, status) VALUES (p_feed, p_started_at, 'running')
+  RETURNING id;
+$fn$;
+)sql";
+
 // Retention. A posting's last sighting is upwork_job_sightings.last_seen_at, or first_seen_at
 // when it has none.
 constexpr std::string_view prune_sql = R"sql(
@@ -407,6 +421,7 @@ const std::vector<migration> all_migrations{
     {2, "functions", functions_sql},
     {3, "prune", prune_sql},
     {4, "page upsert without sightings of new postings", page_upsert_sql},
+    {5, "close abandoned runs", abandoned_runs_sql},
 };
 
 // Reads a required string field.

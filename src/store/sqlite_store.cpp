@@ -85,6 +85,14 @@ WHERE feed = ?1 AND lease_owner = ?2)sql";
 constexpr std::string_view begin_run_sql =
     "INSERT INTO fetch_runs (feed, started_at, status) VALUES (?1, ?2, 'running')";
 
+// The caller holds the feed's lease, so a row of the feed still marked running belongs to a
+// process that ended without finishing it.
+constexpr std::string_view close_abandoned_runs_sql = R"sql(
+UPDATE fetch_runs SET status = 'failed', finished_at = ?2,
+  error = 'abandoned: the process ended before the run finished (killed, crashed or out of '
+       || 'time); a later run repeats its work'
+WHERE feed = ?1 AND status = 'running')sql";
+
 constexpr std::string_view finish_run_sql = R"sql(
 UPDATE fetch_runs SET finished_at = ?2, status = ?3, error_class = ?4, error = ?5,
   api_requests = ?6, pages = ?7, postings_seen = ?8, postings_new = ?9, postings_updated = ?10,
@@ -561,10 +569,18 @@ result<std::optional<watermark>> sqlite_job_store::load_watermark(const std::str
 }
 
 result<std::int64_t> sqlite_job_store::begin_run(const std::string& feed, timestamp started_at) {
-  auto inserted = run_update(
-      begin_run_sql, [&](statement& s) { s.bind(1, feed).bind(2, format_timestamp(started_at)); });
-  if (!inserted) return std::move(inserted).err();
-  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_.handle()));
+  auto txn = sqlite::transaction::begin_immediate(db_);
+  if (!txn) return std::move(txn).err();
+  auto bind = [&](statement& s) { s.bind(1, feed).bind(2, format_timestamp(started_at)); };
+  if (auto closed = run_update(close_abandoned_runs_sql, bind); !closed) {
+    return std::move(closed).err();
+  }
+  if (auto inserted = run_update(begin_run_sql, bind); !inserted) {
+    return std::move(inserted).err();
+  }
+  auto id = static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_.handle()));
+  if (auto committed = txn->commit(); !committed) return std::move(committed).err();
+  return id;
 }
 
 result<void> sqlite_job_store::finish_run(const run_record& run) {

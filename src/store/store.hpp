@@ -102,7 +102,8 @@ class job_store {
 
   virtual result<std::optional<watermark>> load_watermark(const std::string& feed) = 0;
 
-  // Inserts a fetch_runs row with status "running" and returns its id.
+  // Inserts a fetch_runs row with status "running" and returns its id. The caller holds the
+  // feed's lease, so the feed's other "running" rows were abandoned: they become "failed".
   virtual result<std::int64_t> begin_run(const std::string& feed, timestamp started_at) = 0;
 
   // Upserts the postings, moves the watermark when given, and updates the ledger counters of the

@@ -480,6 +480,25 @@ TEST_P(store_contract, begin_run_records_running_row) {
   EXPECT_FALSE(run.gap.has_value());
 }
 
+// A process killed mid-run leaves its row "running"; the feed's next run closes it as failed.
+TEST_P(store_contract, begin_run_closes_abandoned_runs) {
+  auto killed = store_->begin_run("python", t1);
+  auto other_feed = store_->begin_run("design", t1);
+  ASSERT_TRUE(killed.ok());
+  ASSERT_TRUE(other_feed.ok());
+
+  auto next = store_->begin_run("python", t2);
+  ASSERT_TRUE(next.ok()) << next.err().describe();
+
+  auto closed = run_by_id(*killed);
+  EXPECT_EQ(closed.status, "failed");
+  EXPECT_EQ(closed.finished_at, t2);
+  ASSERT_TRUE(closed.error.has_value());
+  EXPECT_NE(closed.error->find("abandoned"), std::string::npos) << *closed.error;
+  EXPECT_EQ(run_by_id(*next).status, "running");
+  EXPECT_EQ(run_by_id(*other_feed).status, "running");
+}
+
 TEST_P(store_contract, write_page_accumulates_run_counters) {
   auto postings = real_postings(8);
   auto run_id = store_->begin_run("python", t1);
