@@ -117,7 +117,7 @@ stop() {
   rm -f "$env_file"
 }
 
-# The server of the cluster in the env file, for halt and resume.
+# Prints the data directory of the cluster in the env file, for halt and resume.
 halted_data_dir() {
   local data_dir
   data_dir="$(read_env_value JOB_FETCHER_TEST_PG_DATA)" || die "no cluster; run: $0 start"

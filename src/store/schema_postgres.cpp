@@ -282,9 +282,9 @@ LANGUAGE sql STABLE AS $fn$
 $fn$;
 )sql";
 
-// Page upserts, version 2: a new posting gets no sighting row (its last sighting is its
-// first_seen_at), which halves the writes of a first load; the foreign key check of each
-// sighting cost more than the insert into upwork_jobs.
+// Page upserts, second version. A new posting gets no sighting row, because its last sighting is
+// its first_seen_at. Measured with auto_explain, the foreign-key check of each sighting cost more
+// than the insert of the posting itself.
 constexpr std::string_view page_upsert_sql = R"sql(
 -- Upserts the rows of staged_postings (the last row of an id wins) and returns
 -- {"inserted", "updated", "unchanged"} counted per distinct id. A row whose content_hash is

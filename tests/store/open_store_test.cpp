@@ -41,7 +41,7 @@ TEST(open_store, missing_file_rejected_when_reading) {
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
-// Port numbers are checked before any connection; libpq itself checks them only when connecting.
+// Port numbers are checked before any connection, because libpq checks them only when connecting.
 TEST(open_store, postgres_bad_port_is_config_error) {
   for (const char* url : {"postgres://job@127.0.0.1:xx/db", "postgres://job@127.0.0.1:70000/db",
                           "postgresql://job@h1:5432,h2:-1/db"}) {
