@@ -323,7 +323,10 @@ int show_command(const settings& values, const command_options& options) {
   int exit_code = 0;
   auto opened = open_store_for(fetcher, exit_code);
   if (!opened) return exit_code;
-  auto rows = (*opened)->read_postings(options.limit);
+  // The postings of every feed, unless --feed (or JOB_FETCHER_FEED) names one.
+  std::optional<std::string> feed;
+  if (values.feed != settings{}.feed) feed = values.feed;
+  auto rows = (*opened)->read_postings(options.limit, feed);
   if (!rows) {
     std::fprintf(stderr, "job-fetcher: %s\n", rows.err().describe().c_str());
     return 1;

@@ -396,7 +396,9 @@ class postgres_store final : public job_store {
   result<std::optional<timestamp>> newest_published_at() override;
   result<std::optional<cached_token>> read_token(const std::string& name, timestamp now) override;
   result<void> write_token(const cached_token& token) override;
-  result<std::vector<stored_posting>> read_postings(int limit) override;
+  using job_store::read_postings;
+  result<std::vector<stored_posting>> read_postings(
+      int limit, const std::optional<std::string>& feed) override;
   result<std::int64_t> prune(const std::string& feed, timestamp older_than) override;
 
  private:
@@ -614,8 +616,9 @@ result<void> postgres_store::write_token(const cached_token& token) {
   return {};
 }
 
-result<std::vector<stored_posting>> postgres_store::read_postings(int limit) {
-  auto value = query_json("SELECT read_postings($1)::text", {std::to_string(limit)});
+result<std::vector<stored_posting>> postgres_store::read_postings(
+    int limit, const std::optional<std::string>& feed) {
+  auto value = query_json("SELECT read_postings($1, $2)::text", {std::to_string(limit), feed});
   if (!value) return std::move(value).err();
   std::vector<stored_posting> postings;
   for (const auto& row : *value) {

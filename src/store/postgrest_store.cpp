@@ -108,7 +108,9 @@ class postgrest_store final : public job_store {
   result<std::optional<timestamp>> newest_published_at() override;
   result<std::optional<cached_token>> read_token(const std::string& name, timestamp now) override;
   result<void> write_token(const cached_token& token) override;
-  result<std::vector<stored_posting>> read_postings(int limit) override;
+  using job_store::read_postings;
+  result<std::vector<stored_posting>> read_postings(
+      int limit, const std::optional<std::string>& feed) override;
   result<std::int64_t> prune(const std::string& feed, timestamp older_than) override;
 
  private:
@@ -382,8 +384,11 @@ result<void> postgrest_store::write_token(const cached_token& token) {
   return {};
 }
 
-result<std::vector<stored_posting>> postgrest_store::read_postings(int limit) {
-  auto value = rpc("read_postings", {{"p_limit", limit}}, replay::safe);
+result<std::vector<stored_posting>> postgrest_store::read_postings(
+    int limit, const std::optional<std::string>& feed) {
+  nlohmann::json arguments = {{"p_limit", limit}, {"p_feed", nullptr}};
+  if (feed) arguments["p_feed"] = *feed;
+  auto value = rpc("read_postings", arguments, replay::safe);
   if (!value) return std::move(value).err();
   std::vector<stored_posting> postings;
   for (const auto& row : *value) {

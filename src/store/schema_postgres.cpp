@@ -256,30 +256,6 @@ LANGUAGE sql AS $fn$
   VALUES (p_name, p_value, p_expires, p_created_at);
   SELECT true;
 $fn$;
-
--- Returns stored postings, newest published first, as a JSON array. Decimals are strings so
--- that they keep their exact text.
-CREATE OR REPLACE FUNCTION read_postings(p_limit integer) RETURNS jsonb
-LANGUAGE sql STABLE AS $fn$
-  SELECT coalesce(jsonb_agg(row_json ORDER BY published_at DESC, id DESC), '[]'::jsonb)
-  FROM (
-    SELECT j.published_at, j.id,
-           jsonb_build_object(
-             'id', j.id, 'ciphertext', j.ciphertext, 'link', j.link, 'title', j.title,
-             'description', j.description, 'skills', to_jsonb(j.skills), 'job_type', j.job_type,
-             'hourly_min', j.hourly_min::text, 'hourly_max', j.hourly_max::text,
-             'fixed_budget', j.fixed_budget::text, 'currency', j.currency,
-             'contractor_tier', j.contractor_tier, 'duration_label', j.duration_label,
-             'workload', j.workload, 'client_country', j.client_country,
-             'published_at', j.published_at, 'created_at', j.created_at, 'source', j.source,
-             'content_hash', j.content_hash, 'first_seen_at', j.first_seen_at,
-             'last_seen_at', coalesce(s.last_seen_at, j.first_seen_at),
-             'revision', j.revision, 'feeds', to_jsonb(j.feeds)) AS row_json
-    FROM upwork_jobs j LEFT JOIN upwork_job_sightings s ON s.id = j.id
-    ORDER BY j.published_at DESC, j.id DESC
-    LIMIT greatest(p_limit, 0)
-  ) page;
-$fn$;
 )sql";
 
 // Page upserts, second version. A new posting gets no sighting row, because its last sighting is
@@ -388,6 +364,36 @@ LANGUAGE sql AS $fn$
 $fn$;
 )sql";
 
+// Reading the postings of one feed (job-fetcher show --feed). The one-argument function is
+// dropped, because a call with only p_limit would match both.
+constexpr std::string_view read_by_feed_sql = R"sql(
+DROP FUNCTION IF EXISTS read_postings(integer);
+-- Returns stored postings, all of them or those p_feed found, newest published first, as a JSON
+-- array. Decimals are strings so that they keep their exact text.
+CREATE OR REPLACE FUNCTION read_postings(p_limit integer, p_feed text DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql STABLE AS $fn$
+  SELECT coalesce(jsonb_agg(row_json ORDER BY published_at DESC, id DESC), '[]'::jsonb)
+  FROM (
+    SELECT j.published_at, j.id,
+           jsonb_build_object(
+             'id', j.id, 'ciphertext', j.ciphertext, 'link', j.link, 'title', j.title,
+             'description', j.description, 'skills', to_jsonb(j.skills), 'job_type', j.job_type,
+             'hourly_min', j.hourly_min::text, 'hourly_max', j.hourly_max::text,
+             'fixed_budget', j.fixed_budget::text, 'currency', j.currency,
+             'contractor_tier', j.contractor_tier, 'duration_label', j.duration_label,
+             'workload', j.workload, 'client_country', j.client_country,
+             'published_at', j.published_at, 'created_at', j.created_at, 'source', j.source,
+             'content_hash', j.content_hash, 'first_seen_at', j.first_seen_at,
+             'last_seen_at', coalesce(s.last_seen_at, j.first_seen_at),
+             'revision', j.revision, 'feeds', to_jsonb(j.feeds)) AS row_json
+    FROM upwork_jobs j LEFT JOIN upwork_job_sightings s ON s.id = j.id
+    WHERE p_feed IS NULL OR p_feed = ANY (j.feeds)
+    ORDER BY j.published_at DESC, j.id DESC
+    LIMIT greatest(p_limit, 0)
+  ) page;
+$fn$;
+)sql";
+
 // Retention. A posting's last sighting is upwork_job_sightings.last_seen_at, or first_seen_at
 // when it has none.
 constexpr std::string_view prune_sql = R"sql(
@@ -422,6 +428,7 @@ const std::vector<migration> all_migrations{
     {3, "prune", prune_sql},
     {4, "page upsert without sightings of new postings", page_upsert_sql},
     {5, "close abandoned runs", abandoned_runs_sql},
+    {6, "read postings by feed", read_by_feed_sql},
 };
 
 // Reads a required string field.

@@ -120,7 +120,9 @@ constexpr std::string_view read_postings_sql = R"sql(
 SELECT id, ciphertext, link, title, description, skills, job_type, hourly_min, hourly_max,
   fixed_budget, currency, contractor_tier, duration_label, workload, client_country, published_at,
   created_at, source, content_hash, feeds, first_seen_at, last_seen_at, revision
-FROM upwork_jobs ORDER BY published_at DESC, id DESC LIMIT ?1)sql";
+FROM upwork_jobs
+WHERE ?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(upwork_jobs.feeds) WHERE value = ?2)
+ORDER BY published_at DESC, id DESC LIMIT ?1)sql";
 
 // Prune: ?1 is the feed, ?2 the cut-off. A posting is stale for the feed when the feed lists it
 // and it was last seen before the cut-off. Stale postings only this feed lists are deleted; the
@@ -406,7 +408,9 @@ class sqlite_job_store final : public job_store {
   result<std::optional<timestamp>> newest_published_at() override;
   result<std::optional<cached_token>> read_token(const std::string& name, timestamp now) override;
   result<void> write_token(const cached_token& token) override;
-  result<std::vector<stored_posting>> read_postings(int limit) override;
+  using job_store::read_postings;
+  result<std::vector<stored_posting>> read_postings(
+      int limit, const std::optional<std::string>& feed) override;
   result<std::int64_t> prune(const std::string& feed, timestamp older_than) override;
 
  private:
@@ -665,12 +669,13 @@ result<void> sqlite_job_store::write_token(const cached_token& token) {
   });
 }
 
-result<std::vector<stored_posting>> sqlite_job_store::read_postings(int limit) {
+result<std::vector<stored_posting>> sqlite_job_store::read_postings(
+    int limit, const std::optional<std::string>& feed) {
   auto stmt = cached(read_postings_sql);
   if (!stmt) return std::move(stmt).err();
   statement_scope scope(**stmt);
 
-  (*stmt)->bind(1, static_cast<std::int64_t>(std::max(limit, 0)));
+  (*stmt)->bind(1, static_cast<std::int64_t>(std::max(limit, 0))).bind(2, feed);
   std::vector<stored_posting> postings;
   while (true) {
     auto row = (*stmt)->step();

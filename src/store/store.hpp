@@ -125,8 +125,13 @@ class job_store {
                                                          timestamp now) = 0;
   virtual result<void> write_token(const cached_token& token) = 0;
 
-  // Returns stored postings, newest published first (for status, tests and exports).
-  virtual result<std::vector<stored_posting>> read_postings(int limit) = 0;
+  // Returns stored postings, newest published first (for show, tests and exports): all of them,
+  // or those `feed` found.
+  virtual result<std::vector<stored_posting>> read_postings(
+      int limit, const std::optional<std::string>& feed) = 0;
+  result<std::vector<stored_posting>> read_postings(int limit) {
+    return read_postings(limit, std::nullopt);
+  }
 
   // Releases `feed`'s postings whose last_seen_at is before `older_than`: the feed leaves each
   // one's feeds, and a posting that no feed lists any more is deleted. A posting that another

@@ -1,7 +1,9 @@
 // The job-fetcher binary: exit codes, --json output and start-up validation.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -114,6 +116,29 @@ TEST(cli, status_feed_shows_only_that_feed) {
   auto status = nlohmann::json::parse(result.out);
   ASSERT_EQ(status["runs"].size(), 1u) << result.out;
   EXPECT_EQ(status["runs"][0]["feed"], "design");
+}
+
+TEST(cli, show_feed_shows_only_that_feed) {
+  temp_dir dir;
+  sim_process sim({"--published", "100"});
+  auto env = sim_env(sim, "sqlite:" + (dir.path() / "jobs.db").string());
+  ASSERT_EQ(run_binary({"run", "--feed", "python", "--backfill", "50"}, env).exit_code, 0);
+  ASSERT_EQ(run_binary({"run", "--feed", "design", "--backfill", "20"}, env).exit_code, 0);
+
+  auto result = run_binary({"show", "--json", "--limit", "1000", "--feed", "design"}, env);
+
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::istringstream lines(result.out);
+  std::size_t count = 0;
+  for (std::string line; std::getline(lines, line);) {
+    auto row = nlohmann::json::parse(line);
+    auto feeds = row["feeds"].get<std::vector<std::string>>();
+    EXPECT_NE(std::find(feeds.begin(), feeds.end(), "design"), feeds.end()) << line;
+    ++count;
+  }
+  EXPECT_EQ(count, 20u);
+  auto all = run_binary({"show", "--json", "--limit", "1000"}, env);
+  EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), 50);
 }
 
 TEST(cli, settings_names_lists_every_environment_name) {

@@ -677,6 +677,29 @@ TEST_P(store_contract, read_postings_returns_newest_published_first) {
   }
 }
 
+TEST_P(store_contract, read_postings_filters_by_feed) {
+  auto postings = real_postings(5);
+  write(page_of({postings[0], postings[1]}, t1, "market"));
+  write(page_of({postings[1], postings[2], postings[3]}, t1, "python"));
+
+  auto market = store_->read_postings(100, std::string("market"));
+  auto python = store_->read_postings(100, std::string("python"));
+  auto unknown = store_->read_postings(100, std::string("nope"));
+  auto all = store_->read_postings(100);
+
+  ASSERT_TRUE(market.ok()) << market.err().describe();
+  ASSERT_TRUE(python.ok()) << python.err().describe();
+  ASSERT_TRUE(unknown.ok()) << unknown.err().describe();
+  ASSERT_TRUE(all.ok()) << all.err().describe();
+  EXPECT_EQ(market->size(), 2u);
+  EXPECT_EQ(python->size(), 3u);
+  EXPECT_TRUE(unknown->empty());
+  EXPECT_EQ(all->size(), 4u);
+  for (const auto& row : *market) {
+    EXPECT_NE(std::find(row.feeds.begin(), row.feeds.end(), "market"), row.feeds.end());
+  }
+}
+
 TEST_P(store_contract, newest_published_at_tracks_stored_postings) {
   auto empty = store_->newest_published_at();
   ASSERT_TRUE(empty.ok());

@@ -63,8 +63,10 @@ class store_with_double final : public job_store {
   result<void> write_token(const store::cached_token& token) override {
     return inner_->write_token(token);
   }
-  result<std::vector<store::stored_posting>> read_postings(int limit) override {
-    return inner_->read_postings(limit);
+  using store::job_store::read_postings;
+  result<std::vector<store::stored_posting>> read_postings(
+      int limit, const std::optional<std::string>& feed) override {
+    return inner_->read_postings(limit, feed);
   }
   result<std::int64_t> prune(const std::string& feed, timestamp older_than) override {
     return inner_->prune(feed, older_than);
