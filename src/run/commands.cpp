@@ -61,6 +61,12 @@ result<store::job_store*> open_store_for(app& fetcher, int& exit_code) {
   return opened;
 }
 
+// The feed that --feed (or JOB_FETCHER_FEED) names, or nothing for every feed.
+std::optional<std::string> named_feed(const settings& values) {
+  if (values.feed == settings{}.feed) return std::nullopt;
+  return values.feed;
+}
+
 // The settings for a command that only reads the store: a mistyped SQLite path is an error,
 // not a new empty database.
 settings reading(settings values) {
@@ -253,10 +259,7 @@ int status_command(const settings& values, const command_options& options) {
   int exit_code = 0;
   auto opened = open_store_for(fetcher, exit_code);
   if (!opened) return exit_code;
-  // The runs of every feed, unless --feed (or JOB_FETCHER_FEED) names one.
-  std::optional<std::string> feed;
-  if (values.feed != settings{}.feed) feed = values.feed;
-  auto runs = (*opened)->recent_runs(feed, options.limit);
+  auto runs = (*opened)->recent_runs(named_feed(values), options.limit);
   auto newest = (*opened)->newest_published_at();
   if (!runs || !newest) {
     std::fprintf(stderr, "job-fetcher: %s\n",
@@ -323,10 +326,7 @@ int show_command(const settings& values, const command_options& options) {
   int exit_code = 0;
   auto opened = open_store_for(fetcher, exit_code);
   if (!opened) return exit_code;
-  // The postings of every feed, unless --feed (or JOB_FETCHER_FEED) names one.
-  std::optional<std::string> feed;
-  if (values.feed != settings{}.feed) feed = values.feed;
-  auto rows = (*opened)->read_postings(options.limit, feed);
+  auto rows = (*opened)->read_postings(options.limit, named_feed(values));
   if (!rows) {
     std::fprintf(stderr, "job-fetcher: %s\n", rows.err().describe().c_str());
     return 1;

@@ -6,28 +6,25 @@
 namespace job_fetcher::run {
 namespace {
 
-TEST(summary_text, one_page_is_singular) {
-  run_summary summary;
-  summary.feed = "python";
-  summary.status = run_status::ok;
-  summary.pages = 1;
-  summary.api_requests = 1;
+TEST(summary_text, counts_agree_in_number) {
+  struct row {
+    std::int64_t pages;
+    std::int64_t requests;
+    const char* expected;
+  };
+  for (const auto& [pages, requests, expected] :
+       {row{1, 1, "; 1 page, 1 API request, "}, row{3, 4, "; 3 pages, 4 API requests, "},
+        row{0, 0, "; 0 pages, 0 API requests, "}}) {
+    run_summary summary;
+    summary.feed = "python";
+    summary.status = run_status::ok;
+    summary.pages = pages;
+    summary.api_requests = requests;
 
-  auto text = summary.to_text();
+    auto text = summary.to_text();
 
-  EXPECT_NE(text.find("; 1 page, 1 API request, "), std::string::npos) << text;
-}
-
-TEST(summary_text, several_pages_are_plural) {
-  run_summary summary;
-  summary.feed = "python";
-  summary.status = run_status::ok;
-  summary.pages = 3;
-  summary.api_requests = 4;
-
-  auto text = summary.to_text();
-
-  EXPECT_NE(text.find("; 3 pages, 4 API requests, "), std::string::npos) << text;
+    EXPECT_NE(text.find(expected), std::string::npos) << text;
+  }
 }
 
 }  // namespace
