@@ -1,8 +1,6 @@
 // `job-fetcher daemon`, end to end: the real binary on a schedule against upwork-sim, stopped
 // by SIGTERM.
 #include <signal.h>
-#include <spawn.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,107 +19,11 @@
 
 #include "e2e/e2e_support.hpp"
 
-extern char** environ;
-
 namespace job_fetcher::e2e {
 namespace {
 
 using namespace std::chrono_literals;
 using doubles::sim_process;
-
-// The job-fetcher binary started in the background with stdout and stderr captured in files.
-// The destructor kills it if it still runs.
-// NOTE: lambda_e2e_test.cpp has the same helper; e2e_support is the place to share it.
-class background_process {
- public:
-  background_process(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-    std::string binary = std::string(JOB_FETCHER_BINARY_DIR) + "/apps/job-fetcher";
-    std::vector<std::string> argv_storage{binary};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-
-    // The child gets the test's environment without any job-fetcher setting, plus `env`.
-    std::vector<std::string> env_storage;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      std::string text(*entry);
-      bool setting = false;
-      for (const char* prefix : {"JOB_FETCHER_", "UPWORK_", "POSTGREST_", "SUPABASE_", "AWS_",
-                                 "_HANDLER=", "AUTH_SECRET=", "AUTHORIZER_URL=",
-                                 "AUTHENTICATOR_"}) {
-        if (text.starts_with(prefix)) setting = true;
-      }
-      if (!setting) env_storage.push_back(text);
-    }
-    env_storage.insert(env_storage.end(), env.begin(), env.end());
-    std::vector<char*> envp;
-    for (auto& entry : env_storage) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path().c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path().c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0) {
-      pid_ = -1;
-      ADD_FAILURE() << "posix_spawn failed for " << binary;
-    }
-  }
-
-  ~background_process() {
-    if (pid_ > 0 && !wait_exit(0ms)) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  background_process(const background_process&) = delete;
-  background_process& operator=(const background_process&) = delete;
-
-  // Waits up to `timeout` for the process to exit; returns its exit code, or nullopt while it
-  // still runs. A process killed by a signal returns 128 + the signal number.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
-    if (exit_code_) return exit_code_;
-    if (pid_ < 0) return std::nullopt;
-    auto until = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      int status = 0;
-      pid_t done = waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return exit_code_;
-      }
-      if (std::chrono::steady_clock::now() >= until) return std::nullopt;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-
-  void signal(int number) const { kill(pid_, number); }
-
-  std::string out() const { return read_text(out_path()); }
-  std::string err() const { return read_text(err_path()); }
-
- private:
-  std::filesystem::path out_path() const { return outputs_.path() / "stdout"; }
-  std::filesystem::path err_path() const { return outputs_.path() / "stderr"; }
-
-  static std::string read_text(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-  }
-
-  temp_dir outputs_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-};
 
 // The run summaries the daemon printed with --json, oldest first.
 std::vector<nlohmann::json> summaries(const std::string& out) {
@@ -135,7 +37,7 @@ std::vector<nlohmann::json> summaries(const std::string& out) {
 }
 
 // Waits until the daemon printed `count` summaries.
-bool wait_for_summaries(background_process& daemon, std::size_t count,
+bool wait_for_summaries(fetcher_process& daemon, std::size_t count,
                         std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (summaries(daemon.out()).size() < count) {
@@ -179,7 +81,7 @@ class daemon_face : public ::testing::Test {
 TEST_F(daemon_face, sigterm_mid_run_commits_page_and_loses_nothing) {
   sim_process sim({"--published", "300", "--latency-ms", "300"});
   auto env = env_for(sim);
-  background_process daemon({"daemon", "--every", "1s", "--json"}, env);
+  fetcher_process daemon({"daemon", "--every", "1s", "--json"}, env);
   ASSERT_TRUE(wait_for_summaries(daemon, 1, 10s)) << daemon.out() << daemon.err();
   auto first = summaries(daemon.out()).front();
   ASSERT_EQ(first["status"], "ok") << first.dump();
@@ -234,7 +136,7 @@ TEST_F(daemon_face, sigterm_mid_run_commits_page_and_loses_nothing) {
 TEST_F(daemon_face, sigterm_after_failed_run_exits_nonzero) {
   sim_process sim({"--published", "100"});
   sim.set_faults({{{"status", 401}}, {{"status", 401}}});
-  background_process daemon({"daemon", "--every", "5s", "--json"}, env_for(sim));
+  fetcher_process daemon({"daemon", "--every", "5s", "--json"}, env_for(sim));
   ASSERT_TRUE(wait_for_summaries(daemon, 1, 10s)) << daemon.out() << daemon.err();
   auto first = summaries(daemon.out()).front();
   ASSERT_EQ(first["status"], "failed") << first.dump();
@@ -247,7 +149,7 @@ TEST_F(daemon_face, sigterm_after_failed_run_exits_nonzero) {
 
 TEST_F(daemon_face, sigterm_while_idle_exits_zero) {
   sim_process sim({"--published", "100"});
-  background_process daemon({"daemon", "--every", "5s", "--json"}, env_for(sim));
+  fetcher_process daemon({"daemon", "--every", "5s", "--json"}, env_for(sim));
   ASSERT_TRUE(wait_for_summaries(daemon, 1, 10s)) << daemon.out() << daemon.err();
   ASSERT_EQ(summaries(daemon.out()).front()["status"], "ok");
 
@@ -265,7 +167,7 @@ TEST_F(daemon_face, all_serves_every_feed_on_its_schedule) {
                                "[feeds.rarely]\nsource = \"visitor\"\nquery = \"python\"\n";
   auto env = env_for(sim);
   env.push_back("JOB_FETCHER_FEEDS=" + feeds_path);
-  background_process daemon({"daemon", "--all", "--every", "1h", "--json"}, env);
+  fetcher_process daemon({"daemon", "--all", "--every", "1h", "--json"}, env);
 
   ASSERT_TRUE(wait_for_summaries(daemon, 4, 15s)) << daemon.out() << daemon.err();
   daemon.signal(SIGTERM);

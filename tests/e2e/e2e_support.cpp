@@ -5,9 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -57,53 +61,84 @@ std::string read_file(const std::filesystem::path& path) {
 
 }  // namespace
 
-process_result run_binary(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  temp_dir outputs;
-  auto out_path = outputs.path() / "stdout";
-  auto err_path = outputs.path() / "stderr";
+fetcher_process::fetcher_process(const std::vector<std::string>& args,
+                                 const std::vector<std::string>& env) {
   std::string binary = std::string(JOB_FETCHER_BINARY_DIR) + "/apps/job-fetcher";
-
   std::vector<std::string> argv_storage{binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (auto& a : argv_storage) argv.push_back(a.data());
+  for (auto& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
-  // The child gets the test's environment without job-fetcher settings, plus `env`.
+  // The child gets the test's environment without any job-fetcher setting, plus `env`.
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    if (entry.starts_with("JOB_FETCHER_") || entry.starts_with("UPWORK_") ||
-        entry.starts_with("POSTGREST_") || entry.starts_with("AWS_LAMBDA_RUNTIME_API")) {
-      continue;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string text(*entry);
+    bool setting = false;
+    for (const char* prefix : {"JOB_FETCHER_", "UPWORK_", "POSTGREST_", "SUPABASE_", "AWS_",
+                               "_HANDLER=", "AUTH_SECRET=", "AUTHORIZER_URL=", "AUTHENTICATOR_"}) {
+      if (text.starts_with(prefix)) setting = true;
     }
-    env_storage.push_back(entry);
+    if (!setting) env_storage.push_back(text);
   }
   env_storage.insert(env_storage.end(), env.begin(), env.end());
   std::vector<char*> envp;
-  for (auto& e : env_storage) envp.push_back(e.data());
+  for (auto& entry : env_storage) envp.push_back(entry.data());
   envp.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path().c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path().c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  int spawned = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+  int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  process_result result;
   if (spawned != 0) {
-    result.err = "posix_spawn failed for " + binary;
-    return result;
+    pid_ = -1;
+    ADD_FAILURE() << "posix_spawn failed for " << binary;
   }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_file(out_path);
-  result.err = read_file(err_path);
+}
+
+fetcher_process::~fetcher_process() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::optional<int> fetcher_process::wait_exit(std::chrono::milliseconds timeout) {
+  if (exit_code_) return exit_code_;
+  if (pid_ < 0) return std::nullopt;
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return exit_code_;
+    }
+    if (std::chrono::steady_clock::now() >= until) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+bool fetcher_process::running() { return pid_ > 0 && !wait_exit(std::chrono::milliseconds(0)); }
+
+void fetcher_process::signal(int number) const { ::kill(pid_, number); }
+
+std::string fetcher_process::out() const { return read_file(out_path()); }
+
+std::string fetcher_process::err() const { return read_file(err_path()); }
+
+process_result run_binary(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  fetcher_process process(args, env);
+  process_result result;
+  auto code = process.wait_exit(std::chrono::hours(1));
+  if (code) result.exit_code = *code;
+  result.out = process.out();
+  result.err = process.err();
   return result;
 }
 

@@ -2,8 +2,12 @@
 // it, and a store to inspect.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +43,34 @@ struct process_result {
   int exit_code = -1;
   std::string out;
   std::string err;
+};
+
+// The job-fetcher binary started in the background with stdout and stderr captured in files.
+// The child gets the test's environment without any job-fetcher setting, plus `env`
+// ("NAME=value"). The destructor kills the process if it still runs.
+class fetcher_process {
+ public:
+  fetcher_process(const std::vector<std::string>& args, const std::vector<std::string>& env);
+  ~fetcher_process();
+  fetcher_process(const fetcher_process&) = delete;
+  fetcher_process& operator=(const fetcher_process&) = delete;
+
+  // Waits up to `timeout` for the process to exit. Returns its exit code, or nullopt while it
+  // still runs. A process killed by a signal returns 128 + the signal number.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  bool running();
+  void signal(int number) const;
+
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  std::filesystem::path out_path() const { return outputs_.path() / "stdout"; }
+  std::filesystem::path err_path() const { return outputs_.path() / "stderr"; }
+
+  temp_dir outputs_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
 };
 
 // Runs the built job-fetcher binary with `args` and extra environment `env` ("NAME=value").

@@ -1,8 +1,6 @@
 // The Lambda faces of the job-fetcher binary, end to end: the real binary as a custom runtime
 // against the Runtime API double, with upwork-sim as Upwork and a SQLite file as the store.
 #include <signal.h>
-#include <spawn.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,8 +20,6 @@
 #include "doubles/lambda_runtime/lambda_runtime_double.hpp"
 #include "e2e/e2e_support.hpp"
 
-extern char** environ;
-
 namespace job_fetcher::e2e {
 namespace {
 
@@ -32,100 +28,6 @@ using doubles::lambda_event;
 using doubles::lambda_post;
 using doubles::lambda_runtime_double;
 using doubles::sim_process;
-
-// The job-fetcher binary started in the background with stdout and stderr captured in files.
-// The destructor kills it if it still runs.
-class fetcher_process {
- public:
-  fetcher_process(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-    std::string binary = std::string(JOB_FETCHER_BINARY_DIR) + "/apps/job-fetcher";
-    std::vector<std::string> argv_storage{binary};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-
-    // The child gets the test's environment without any job-fetcher setting, plus `env`.
-    std::vector<std::string> env_storage;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      std::string text(*entry);
-      bool setting = false;
-      for (const char* prefix : {"JOB_FETCHER_", "UPWORK_", "POSTGREST_", "SUPABASE_", "AWS_",
-                                 "_HANDLER=", "AUTH_SECRET=", "AUTHORIZER_URL=",
-                                 "AUTHENTICATOR_"}) {
-        if (text.starts_with(prefix)) setting = true;
-      }
-      if (!setting) env_storage.push_back(text);
-    }
-    env_storage.insert(env_storage.end(), env.begin(), env.end());
-    std::vector<char*> envp;
-    for (auto& entry : env_storage) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path().c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path().c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0) {
-      pid_ = -1;
-      ADD_FAILURE() << "posix_spawn failed for " << binary;
-    }
-  }
-
-  ~fetcher_process() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  fetcher_process(const fetcher_process&) = delete;
-  fetcher_process& operator=(const fetcher_process&) = delete;
-
-  // Waits up to `timeout` for the process to exit; returns its exit code, or nullopt while it
-  // still runs. A process killed by a signal returns 128 + the signal number.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
-    if (exit_code_) return exit_code_;
-    if (pid_ < 0) return std::nullopt;
-    auto until = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      int status = 0;
-      pid_t done = waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return exit_code_;
-      }
-      if (std::chrono::steady_clock::now() >= until) return std::nullopt;
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-
-  bool running() { return pid_ > 0 && !wait_exit(0ms); }
-  void signal(int number) const { kill(pid_, number); }
-
-  std::string out() const { return read_text(out_path()); }
-  std::string err() const { return read_text(err_path()); }
-
- private:
-  std::filesystem::path out_path() const { return outputs_.path() / "stdout"; }
-  std::filesystem::path err_path() const { return outputs_.path() / "stderr"; }
-
-  static std::string read_text(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-  }
-
-  temp_dir outputs_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-};
 
 // An EventBridge rule envelope, as a schedule rule delivers it.
 std::string scheduled_event(const std::string& event_id) {
