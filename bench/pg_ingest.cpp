@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "bench_data.hpp"
+#include "store/postgres_store.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -110,73 +111,18 @@ std::string with_search_path(const std::string& url, const std::string& schema) 
   return fmt::format("{}{}options=-csearch_path%3D{}", url, separator, schema);
 }
 
-// Appends a value in COPY text format: backslash, tab, newline and carriage return escaped.
-void append_copy_text(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
-    }
-  }
-}
+// COPY into the baseline table, with the column list the store's COPY of new postings uses.
+const std::string baseline_copy_sql =
+    fmt::format("COPY copy_baseline ({}) FROM STDIN", store::postgres::new_posting_columns);
 
-void append_copy_field(std::string& out, const std::optional<std::string>& value) {
-  if (value) {
-    append_copy_text(out, *value);
-  } else {
-    out += "\\N";
-  }
-}
-
-// Returns a PostgreSQL array literal with every element quoted: {"a","b \"c\""}.
-std::string array_literal(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
-constexpr const char* baseline_copy_sql =
-    "COPY copy_baseline (id, ciphertext, link, title, description, skills, job_type, hourly_min, "
-    "hourly_max, fixed_budget, currency, contractor_tier, duration_label, workload, "
-    "client_country, published_at, created_at, source, feeds, first_seen_at, content_hash, "
-    "revision) FROM STDIN";
-
-// Renders postings as the upwork_jobs rows a first upsert would store, in COPY text format.
+// Renders postings[first, first + count) as the upwork_jobs rows a first upsert stores, in COPY
+// text format, with the store's own renderer.
 std::string baseline_rows(const std::vector<upwork::posting>& postings, std::size_t first,
                           std::size_t count, timestamp seen_at) {
-  std::string out;
-  out.reserve(count * 3072);
-  std::string seen = format_timestamp(seen_at);
-  for (std::size_t i = first; i < first + count; ++i) {
-    const auto& p = postings[i];
-    std::optional<std::string> created;
-    if (p.created_at) created = format_timestamp(*p.created_at);
-    const std::optional<std::string> fields[] = {
-        p.id, p.ciphertext, p.link, p.title, p.description, array_literal(p.skills), p.job_type,
-        p.hourly_min, p.hourly_max, p.fixed_budget, p.currency, p.contractor_tier,
-        p.duration_label, p.workload, p.client_country, format_timestamp(p.published_at),
-        created, p.source, std::string("{bench}"), seen, p.content_hash, std::string("1")};
-    bool first_field = true;
-    for (const auto& value : fields) {
-      if (!first_field) out += '\t';
-      first_field = false;
-      append_copy_field(out, value);
-    }
-    out += '\n';
-  }
-  return out;
+  std::vector<const upwork::posting*> rows;
+  rows.reserve(count);
+  for (std::size_t i = first; i < first + count; ++i) rows.push_back(&postings[i]);
+  return store::postgres::new_posting_rows(rows, "bench", seen_at);
 }
 
 struct table_stats {

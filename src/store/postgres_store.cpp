@@ -305,11 +305,8 @@ constexpr std::string_view copy_staged_sql =
     "client_country, published_at, created_at, source, content_hash) FROM STDIN";
 
 // The same columns straight into upwork_jobs, plus what the upsert sets for a new row.
-constexpr std::string_view copy_new_sql =
-    "COPY upwork_jobs (id, ciphertext, link, title, description, skills, job_type, hourly_min, "
-    "hourly_max, fixed_budget, currency, contractor_tier, duration_label, workload, "
-    "client_country, published_at, created_at, source, content_hash, feeds, first_seen_at, "
-    "revision) FROM STDIN";
+const std::string copy_new_sql =
+    fmt::format("COPY upwork_jobs ({}) FROM STDIN", postgres::new_posting_columns);
 
 // Appends one COPY text row: the posting's columns in the order of the two COPY statements
 // above, with `before` and `after` around them.
@@ -344,17 +341,6 @@ std::string staged_rows(const std::vector<upwork::posting>& postings) {
   out.reserve(postings.size() * 2048);
   int ord = 0;
   for (const auto& p : postings) append_copy_row(out, p, {std::to_string(++ord)}, {});
-  return out;
-}
-
-// Renders postings as new upwork_jobs rows: first seen now, by `feed`, revision 1.
-std::string new_rows(const std::vector<const upwork::posting*>& postings, const std::string& feed,
-                     timestamp seen_at) {
-  std::string out;
-  out.reserve(postings.size() * 2048);
-  std::string feeds = array_literal({feed});
-  std::string seen = format_timestamp(seen_at);
-  for (const auto* p : postings) append_copy_row(out, *p, {}, {feeds, seen, "1"});
   return out;
 }
 
@@ -508,7 +494,7 @@ result<std::optional<upsert_counts>> postgres_store::copy_if_all_new(const page_
   // Another feed's run may insert one of these ids before this COPY does. The savepoint lets
   // the page fall back to the upsert instead of failing.
   if (auto saved = db_.execute("SAVEPOINT copy_new"); !saved) return std::move(saved).err();
-  auto copied = db_.copy_in(copy_new_sql, new_rows(distinct, page.feed, page.seen_at));
+  auto copied = db_.copy_in(copy_new_sql, postgres::new_posting_rows(distinct, page.feed, page.seen_at));
   if (!copied) {
     if (copied.err().sqlstate != unique_violation_sqlstate) return std::move(copied).err();
     auto undone = db_.execute("ROLLBACK TO SAVEPOINT copy_new");
@@ -636,6 +622,25 @@ result<std::int64_t> postgres_store::prune(const std::string& feed, timestamp ol
 }
 
 }  // namespace
+
+namespace postgres {
+
+const std::string_view new_posting_columns =
+    "id, ciphertext, link, title, description, skills, job_type, hourly_min, hourly_max, "
+    "fixed_budget, currency, contractor_tier, duration_label, workload, client_country, "
+    "published_at, created_at, source, content_hash, feeds, first_seen_at, revision";
+
+std::string new_posting_rows(const std::vector<const upwork::posting*>& postings,
+                             const std::string& feed, timestamp seen_at) {
+  std::string out;
+  out.reserve(postings.size() * 2048);
+  std::string feeds = array_literal({feed});
+  std::string seen = format_timestamp(seen_at);
+  for (const auto* p : postings) append_copy_row(out, *p, {}, {feeds, seen, "1"});
+  return out;
+}
+
+}  // namespace postgres
 
 result<std::unique_ptr<job_store>> make_postgres_store(const std::string& conninfo) {
   auto db = postgres::connection::open(conninfo);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "upwork/posting.hpp"
 
 struct pg_conn;
 struct pg_result;
@@ -94,5 +95,13 @@ class connection {
   pg_conn* handle_ = nullptr;
   bool in_transaction_ = false;
 };
+
+// The upwork_jobs columns that a COPY of new postings fills, in the order of new_posting_rows.
+extern const std::string_view new_posting_columns;
+
+// Renders postings as new upwork_jobs rows in COPY text format: first seen at `seen_at` by
+// `feed`, revision 1.
+std::string new_posting_rows(const std::vector<const upwork::posting*>& postings,
+                             const std::string& feed, timestamp seen_at);
 
 }  // namespace job_fetcher::store::postgres
