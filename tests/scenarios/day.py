@@ -157,8 +157,8 @@ def compare(base, db_path, day_start):
     stored = {row[0] for row in stored_rows}
     duplicate_ids = len(stored_rows) - len(stored)
     duplicate_ciphertexts = len(stored_rows) - len({row[1] for row in stored_rows})
-    runs = db.execute("SELECT status, postings_new, api_requests, finished_at FROM fetch_runs "
-                      "WHERE feed = 'default'").fetchall()
+    runs = db.execute("SELECT status, postings_new, api_requests, finished_at, error "
+                      "FROM fetch_runs WHERE feed = 'default'").fetchall()
     db.close()
 
     during_day = [h for h in history if h["published_at"] >= day_start]
@@ -167,8 +167,14 @@ def compare(base, db_path, day_start):
     deleted_stored = sum(1 for h in deleted if h["id"] in stored)
 
     by_status = {}
-    for status, _, _, finished_at in runs:
-        key = status if finished_at else "killed (no ledger end)"
+    for status, _, _, finished_at, error in runs:
+        # The feed's next run closes a killed run's row as failed, with an "abandoned" error.
+        if not finished_at:
+            key = "killed (no ledger end)"
+        elif (error or "").startswith("abandoned"):
+            key = "killed (closed by the next run)"
+        else:
+            key = status
         by_status[key] = by_status.get(key, 0) + 1
     new_total = sum(r[1] or 0 for r in runs)
     completed = [r for r in runs if r[0] in ("ok", "partial") and r[3]]
