@@ -230,6 +230,41 @@ result<void> connection::begin() {
   return {};
 }
 
+result<rows> connection::begin_with(std::string_view statements, std::string_view operation) {
+  std::string text = fmt::format("BEGIN; {}", statements);
+  // As in begin(), a connection found broken is reset and the script sent again: a transaction
+  // that began on the lost connection ended with it.
+  auto outcome = with_reconnect(operation, [&]() -> result<rows> {
+    rows answer(PQexec(handle_, text.c_str()));
+    if (!succeeded(answer.handle_.get())) {
+      return statement_error(handle_, answer.handle_.get(), operation);
+    }
+    return answer;
+  });
+  // Even on failure the server may have begun the transaction, so rollback() must end it.
+  in_transaction_ = true;
+  return outcome;
+}
+
+result<void> connection::commit_with(std::string_view statements, std::string_view operation) {
+  std::string text = fmt::format("{}; COMMIT", statements);
+  rows answer(PQexec(handle_, text.c_str()));
+  if (!succeeded(answer.handle_.get())) {
+    return statement_error(handle_, answer.handle_.get(), operation);
+  }
+  in_transaction_ = false;
+  return {};
+}
+
+result<std::string> connection::literal(const std::optional<std::string>& value) const {
+  if (!value) return std::string("NULL");
+  char* quoted = PQescapeLiteral(handle_, value->data(), value->size());
+  if (quoted == nullptr) return connection_error("quoting a value");
+  std::string text(quoted);
+  PQfreemem(quoted);
+  return text;
+}
+
 result<void> connection::commit() {
   auto committed = execute("COMMIT");
   in_transaction_ = false;
@@ -390,8 +425,11 @@ class postgres_store final : public job_store {
  private:
   result<nlohmann::json> query_json(std::string_view sql, const parameters& values);
   result<upsert_counts> write_page_in_transaction(const page_write& page);
-  result<std::optional<upsert_counts>> copy_if_all_new(const page_write& page);
+  result<bool> begin_and_check(const std::vector<const upwork::posting*>& page);
+  result<std::optional<upsert_counts>> copy_new(const std::vector<const upwork::posting*>& distinct,
+                                                const page_write& page);
   result<upsert_counts> upsert_through_staging(const page_write& page);
+  result<std::string> record_page_call(const parameters& arguments);
   result<void> apply_migrations();
 
   postgres::connection db_;
@@ -467,65 +505,31 @@ result<std::int64_t> postgres_store::begin_run(const std::string& feed, timestam
   return std::stoll(std::string(answer->text(0, 0)));
 }
 
+// A page takes three round trips when its postings are all new: BEGIN with the check whether any
+// id is stored, the COPY, and record_page() with COMMIT. Each round trip counts when the database
+// is across a network.
 result<upsert_counts> postgres_store::write_page(const page_write& page) {
-  if (auto begun = db_.begin(); !begun) return std::move(begun).err();
   auto counts = write_page_in_transaction(page);
-  if (!counts) {
-    db_.rollback();
-    return counts;
-  }
-  if (auto committed = db_.commit(); !committed) return std::move(committed).err();
+  if (!counts) db_.rollback();
   return counts;
-}
-
-// A page whose postings are all new (a first load, a backfill, most pages of a run) is copied
-// straight into upwork_jobs: that is the plain COPY and nothing more. Staging the rows and
-// upserting them from there costs about twice as much.
-result<std::optional<upsert_counts>> postgres_store::copy_if_all_new(const page_write& page) {
-  auto distinct = distinct_postings(page.postings);
-  std::vector<std::string> ids;
-  ids.reserve(distinct.size());
-  for (const auto* p : distinct) ids.push_back(p->id);
-  auto known = db_.query("SELECT EXISTS (SELECT 1 FROM upwork_jobs WHERE id = ANY ($1::text[]))",
-                         {array_literal(ids)});
-  if (!known) return std::move(known).err();
-  if (known->text(0, 0) == "t") return std::optional<upsert_counts>{};
-
-  // Another feed's run may insert one of these ids before this COPY does. The savepoint lets
-  // the page fall back to the upsert instead of failing.
-  if (auto saved = db_.execute("SAVEPOINT copy_new"); !saved) return std::move(saved).err();
-  auto copied = db_.copy_in(copy_new_sql, postgres::new_posting_rows(distinct, page.feed, page.seen_at));
-  if (!copied) {
-    if (copied.err().sqlstate != unique_violation_sqlstate) return std::move(copied).err();
-    auto undone = db_.execute("ROLLBACK TO SAVEPOINT copy_new");
-    if (!undone) return std::move(undone).err();
-    return std::optional<upsert_counts>{};
-  }
-  upsert_counts counts;
-  counts.inserted = static_cast<std::int64_t>(distinct.size());
-  return std::optional<upsert_counts>{counts};
-}
-
-result<upsert_counts> postgres_store::upsert_through_staging(const page_write& page) {
-  if (auto staged = db_.query("SELECT create_staged_postings()"); !staged) {
-    return std::move(staged).err();
-  }
-  if (auto copied = db_.copy_in(copy_staged_sql, staged_rows(page.postings)); !copied) {
-    return std::move(copied).err();
-  }
-  auto value = query_json("SELECT upsert_staged_postings($1, $2)::text",
-                          {page.feed, format_timestamp(page.seen_at)});
-  if (!value) return std::move(value).err();
-  return postgres::upsert_counts_from_json(*value);
 }
 
 result<upsert_counts> postgres_store::write_page_in_transaction(const page_write& page) {
   upsert_counts counts;
-  if (!page.postings.empty()) {
-    auto copied = copy_if_all_new(page);
-    if (!copied) return std::move(copied).err();
-    if (*copied) {
-      counts = **copied;
+  if (page.postings.empty()) {
+    if (auto begun = db_.begin(); !begun) return std::move(begun).err();
+  } else {
+    auto distinct = distinct_postings(page.postings);
+    auto stored = begin_and_check(distinct);
+    if (!stored) return std::move(stored).err();
+    std::optional<upsert_counts> copied;
+    if (!*stored) {
+      auto attempt = copy_new(distinct, page);
+      if (!attempt) return std::move(attempt).err();
+      copied = *attempt;
+    }
+    if (copied) {
+      counts = *copied;
     } else {
       auto upserted = upsert_through_staging(page);
       if (!upserted) return upserted;
@@ -539,13 +543,75 @@ result<upsert_counts> postgres_store::write_page_in_transaction(const page_write
                                    {"ids", page.new_watermark->ids}}
                         .dump();
   }
-  auto recorded = db_.query(
-      "SELECT record_page($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9)",
+  auto call = record_page_call(
       {page.feed, text_of(page.run_id), new_watermark, text_of(page.api_requests),
        text_of(page.pages), text_of(counts.inserted + counts.updated + counts.unchanged),
        text_of(counts.inserted), text_of(counts.updated), format_timestamp(page.seen_at)});
-  if (!recorded) return std::move(recorded).err();
+  if (!call) return std::move(call).err();
+  if (auto committed = db_.commit_with(*call, "record_page"); !committed) {
+    return std::move(committed).err();
+  }
   return counts;
+}
+
+// Begins the page's transaction, makes sure the staging table exists, sets the savepoint for
+// copy_new, and returns whether any of the page's ids is stored already. The table is created
+// before the savepoint, because a rollback to the savepoint would drop it again.
+result<bool> postgres_store::begin_and_check(const std::vector<const upwork::posting*>& page) {
+  std::vector<std::string> ids;
+  ids.reserve(page.size());
+  for (const auto* p : page) ids.push_back(p->id);
+  auto id_array = db_.literal(array_literal(ids));
+  if (!id_array) return std::move(id_array).err();
+  auto known = db_.begin_with(
+      fmt::format("SELECT create_staged_postings(); SAVEPOINT copy_new; "
+                  "SELECT EXISTS (SELECT 1 FROM upwork_jobs WHERE id = ANY ({}::text[]))",
+                  *id_array),
+      "page check");
+  if (!known) return std::move(known).err();
+  return known->text(0, 0) == "t";
+}
+
+// Copies a page whose postings are all new (a first load, a backfill, most pages of a run)
+// straight into upwork_jobs: that is the plain COPY and nothing more, where staging the rows and
+// upserting them costs about twice as much. Returns nothing when the page must be upserted.
+result<std::optional<upsert_counts>> postgres_store::copy_new(
+    const std::vector<const upwork::posting*>& distinct, const page_write& page) {
+  auto copied =
+      db_.copy_in(copy_new_sql, postgres::new_posting_rows(distinct, page.feed, page.seen_at));
+  if (!copied) {
+    // Another feed's run inserted one of these ids after the check. The savepoint lets the page
+    // fall back to the upsert instead of failing.
+    if (copied.err().sqlstate != unique_violation_sqlstate) return std::move(copied).err();
+    auto undone = db_.execute("ROLLBACK TO SAVEPOINT copy_new");
+    if (!undone) return std::move(undone).err();
+    return std::optional<upsert_counts>{};
+  }
+  upsert_counts counts;
+  counts.inserted = static_cast<std::int64_t>(distinct.size());
+  return std::optional<upsert_counts>{counts};
+}
+
+result<upsert_counts> postgres_store::upsert_through_staging(const page_write& page) {
+  if (auto copied = db_.copy_in(copy_staged_sql, staged_rows(page.postings)); !copied) {
+    return std::move(copied).err();
+  }
+  auto value = query_json("SELECT upsert_staged_postings($1, $2)::text",
+                          {page.feed, format_timestamp(page.seen_at)});
+  if (!value) return std::move(value).err();
+  return postgres::upsert_counts_from_json(*value);
+}
+
+// Returns "SELECT record_page(...)" with the arguments quoted as literals, for commit_with().
+result<std::string> postgres_store::record_page_call(const parameters& arguments) {
+  std::string call = "SELECT record_page(";
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    auto quoted = db_.literal(arguments[i]);
+    if (!quoted) return std::move(quoted).err();
+    if (i > 0) call += ", ";
+    call += *quoted;
+  }
+  return call + ")";
 }
 
 result<void> postgres_store::finish_run(const run_record& run) {

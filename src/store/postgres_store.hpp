@@ -76,6 +76,16 @@ class connection {
   // Transaction control; begin() may reconnect, because nothing is lost before it.
   result<void> begin();
   result<void> commit();
+
+  // Begins a transaction and runs `statements` (no parameters; build values with literal()) in
+  // the same round trip. Returns the rows of the last statement. `operation` names it in errors.
+  result<rows> begin_with(std::string_view statements, std::string_view operation);
+  // Runs `statements`, then commits, in one round trip. On failure the transaction stays open
+  // for rollback().
+  result<void> commit_with(std::string_view statements, std::string_view operation);
+
+  // Quotes a value as an SQL string literal (libpq's PQescapeLiteral), or NULL for nullopt.
+  result<std::string> literal(const std::optional<std::string>& value) const;
   // Rolls back when the connection is still usable; safe to call after any failure.
   void rollback() noexcept;
   bool in_transaction() const noexcept { return in_transaction_; }

@@ -242,6 +242,26 @@ TEST_F(postgres_store_test, terminated_connection_reconnects_on_next_call) {
             "1");
 }
 
+// A thawed Lambda's first call after minutes is often a page: its BEGIN meets the dead socket.
+TEST_F(postgres_store_test, terminated_connection_reconnects_on_next_page) {
+  std::string name = fmt::format("jf_page_{}", ::testing::UnitTest::GetInstance()->random_seed());
+  auto store = open(conninfo_ + "&application_name=" + name);
+  ASSERT_NE(store, nullptr);
+  auto postings = testing::real_postings(10);
+  ASSERT_TRUE(store->write_page(page_of({postings.begin(), postings.begin() + 5}, t1)).ok());
+
+  EXPECT_EQ(scalar(fmt::format("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE application_name = '{}'",
+                               name)),
+            "1");
+  auto counts = store->write_page(page_of(postings, t2));
+
+  ASSERT_TRUE(counts.ok()) << counts.err().describe();
+  EXPECT_EQ(counts->inserted, 5);
+  EXPECT_EQ(counts->unchanged, 5);
+  EXPECT_EQ(scalar("SELECT count(*) FROM upwork_jobs"), "10");
+}
+
 TEST_F(postgres_store_test, connection_lost_mid_page_keeps_watermark) {
   std::string name = fmt::format("jf_mid_{}", ::testing::UnitTest::GetInstance()->random_seed());
   auto store = open(conninfo_ + "&application_name=" + name);
