@@ -506,8 +506,8 @@ result<std::int64_t> postgres_store::begin_run(const std::string& feed, timestam
 }
 
 // A page takes three round trips when its postings are all new: BEGIN with the check whether any
-// id is stored, the COPY, and record_page() with COMMIT. Each round trip counts when the database
-// is across a network.
+// id is stored, the COPY, and record_page() with COMMIT. Round trips matter when the database is
+// across a network.
 result<upsert_counts> postgres_store::write_page(const page_write& page) {
   auto counts = write_page_in_transaction(page);
   if (!counts) db_.rollback();
