@@ -43,6 +43,9 @@ struct error {
   std::string json_path;                        // for bad_response: where the document broke
   std::string sqlstate;                         // for store errors from a database
   std::optional<std::chrono::milliseconds> retry_after;  // from a Retry-After header
+  // Set when the request was not sent because the run reached a limit of its own ("deadline",
+  // "request_budget"): the run stops paging and ends partial with a gap, as at max_pages.
+  std::string stop_reason;
 
   // Returns "class: message (HTTP 503, url ..., at $.data...)" for logs and the ledger.
   std::string describe() const;

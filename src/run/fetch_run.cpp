@@ -186,6 +186,12 @@ void page_through(paging_state& state, page_source& source, page_writer& writer,
     auto fetch_deadline = options.deadline - options.safety_margin;
     auto page = source.fetch(state.cursor, fetch_deadline);
     summary.api_requests = source.requests();
+    if (!page && !page.err().stop_reason.empty()) {
+      log::warn("fetch", "a limit of the run stops paging",
+                {{"reason", page.err().stop_reason}, {"error", page.err().message}});
+      summary.stop_reason = page.err().stop_reason;
+      return;
+    }
     if (!page && cut_by_deadline(page.err(), clock, fetch_deadline)) {
       log::warn("fetch", "the deadline came while a page was in flight, stopping",
                 {{"error", page.err().describe()}});

@@ -32,6 +32,8 @@ class retrying_page_source final : public page_source {
       auto outcome = attempt_once(cursor, *token, inline_pagination, deadline);
       if (outcome) return outcome;
       error failure = std::move(outcome).err();
+      // A limit of the run itself: retrying cannot help.
+      if (!failure.stop_reason.empty()) return failure;
 
       if (failure.kind == error_class::auth && !renewed_) {
         // One renewal per run: a second 401 means the new token is bad too.
@@ -73,11 +75,14 @@ class retrying_page_source final : public page_source {
           fmt::format("the run used its request budget of {} requests; raise "
                       "JOB_FETCHER_REQUEST_BUDGET if this feed needs more",
                       options_.request_budget));
+      failure.stop_reason = "request_budget";
       return failure;
     }
     if (!limiter_.acquire(deadline)) {
-      return make_error(error_class::transient,
-                        "the rate limit leaves no request before the run's deadline");
+      error failure = make_error(error_class::transient,
+                                 "the rate limit leaves no request before the run's deadline");
+      failure.stop_reason = "deadline";
+      return failure;
     }
     http::request req = protocol_.build(cursor, token, inline_pagination);
     if (options_.proxies != nullptr) {
@@ -92,7 +97,9 @@ class retrying_page_source final : public page_source {
     // before it, so the run loop recognizes it.
     auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock_.steady_now());
     if (left.count() <= 0) {
-      return make_error(error_class::transient, "no time is left before the run's deadline");
+      error failure = make_error(error_class::transient, "no time is left before the run's deadline");
+      failure.stop_reason = "deadline";
+      return failure;
     }
     bool capped = req.timeout.count() == 0 || left < req.timeout;
     if (capped) req.timeout = left;

@@ -295,5 +295,51 @@ TEST_P(visitor_run, max_pages_records_a_gap_and_keeps_the_watermark) {
   EXPECT_EQ(stored_by_id().size(), 300u);
 }
 
+// The run's own limits end it partial with a gap, like max_pages, and the next run closes the
+// gap. Neither is a failure of Upwork, and retrying cannot help.
+TEST(run_limits, request_budget_ends_partial) {
+  temp_dir dir;
+  sim_process sim({"--published", "600"});
+  auto values = sim_settings(sim, "sqlite:" + (dir.path() / "jobs.db").string());
+  values.backfill = 500;
+  values.request_budget = 3;
+
+  auto summary = run_once(values);
+
+  EXPECT_EQ(summary.status, run::run_status::partial) << summary.to_text();
+  EXPECT_EQ(summary.stop_reason, "request_budget");
+  EXPECT_EQ(summary.pages, 3);
+  EXPECT_FALSE(summary.failure.has_value()) << summary.to_text();
+  ASSERT_TRUE(summary.gap.has_value());
+
+  values.request_budget = 400;
+  auto closing = run_once(values);
+  EXPECT_EQ(closing.status, run::run_status::ok) << closing.to_text();
+  EXPECT_EQ(open_for_inspection(values.store)->read_postings(1000)->size(), 500u);
+}
+
+TEST(run_limits, rate_limit_before_deadline_ends_partial) {
+  temp_dir dir;
+  sim_process sim({"--published", "600"});
+  auto values = sim_settings(sim, "sqlite:" + (dir.path() / "jobs.db").string());
+  values.backfill = 500;
+  values.rate_per_second = 2.0;  // a request every 500 ms after the burst
+  values.rate_burst = 1;
+  values.deadline = 2500ms;
+  values.safety_margin = 500ms;
+
+  auto started = std::chrono::steady_clock::now();
+  auto summary = run_once(values);
+  auto took = std::chrono::steady_clock::now() - started;
+
+  EXPECT_EQ(summary.status, run::run_status::partial) << summary.to_text();
+  EXPECT_EQ(summary.stop_reason, "deadline");
+  EXPECT_FALSE(summary.failure.has_value()) << summary.to_text();
+  EXPECT_TRUE(summary.gap.has_value());
+  EXPECT_GT(summary.pages, 0);
+  EXPECT_LT(summary.pages, 10);
+  EXPECT_LT(took, 2500ms);
+}
+
 }  // namespace
 }  // namespace job_fetcher::e2e
