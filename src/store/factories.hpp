@@ -22,4 +22,7 @@ result<std::unique_ptr<job_store>> make_postgres_store(const std::string& connin
 // Builds a store that talks to PostgREST at settings.postgrest_url with settings.postgrest_key.
 result<std::unique_ptr<job_store>> make_postgrest_store(const store_settings& settings);
 
+// Wraps `store` so that several threads may share it: each call holds one mutex.
+std::unique_ptr<job_store> make_synchronized(std::unique_ptr<job_store> store);
+
 }  // namespace job_fetcher::store

@@ -124,9 +124,8 @@ std::optional<error> check_postgres_url(const std::string& url) {
       reason));
 }
 
-}  // namespace
-
-result<std::unique_ptr<job_store>> open_store(const store_settings& settings) {
+// Opens the store the settings name, for use by one thread at a time.
+result<std::unique_ptr<job_store>> open_unshared(const store_settings& settings) {
   std::string_view url = settings.url;
   bool url_is_default = url.empty() || url == embedded_default_url;
 
@@ -152,6 +151,14 @@ result<std::unique_ptr<job_store>> open_store(const store_settings& settings) {
   // Only the scheme is echoed: the rest of an unknown URL may hold a password.
   return config_error_of(
       fmt::format("unsupported store URL scheme '{}'; valid forms: {}", *scheme, valid_forms));
+}
+
+}  // namespace
+
+result<std::unique_ptr<job_store>> open_store(const store_settings& settings) {
+  auto opened = open_unshared(settings);
+  if (!opened) return opened;
+  return make_synchronized(std::move(opened).value());
 }
 
 }  // namespace job_fetcher::store

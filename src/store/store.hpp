@@ -85,8 +85,9 @@ struct cached_token {
   timestamp created_at{};
 };
 
-// A store. One instance is used by one thread at a time; concurrent runs use separate instances
-// (or separate processes) and are kept apart by leases.
+// A store. The concrete stores serve one thread at a time. open_store() wraps them so that the
+// threads of one run (the fetch loop with its token cache, the page writer) can share an
+// instance. Concurrent runs use separate instances (or processes) and are kept apart by leases.
 class job_store {
  public:
   virtual ~job_store() = default;

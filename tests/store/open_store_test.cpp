@@ -1,8 +1,13 @@
 // open_store(): URL dispatch and the config errors it returns before any connection is made.
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <sqlite3.h>
 
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "real_postings.hpp"
 #include "store/store.hpp"
 #include "store_backends.hpp"
 
@@ -25,6 +30,54 @@ TEST(open_store, sqlite_url_opens_store) {
   ASSERT_TRUE(opened.ok()) << opened.err().describe();
   EXPECT_TRUE((*opened)->migrate().ok());
   EXPECT_TRUE(std::filesystem::exists(path));
+}
+
+// A run shares its store between the fetch thread (token cache) and the page writer thread.
+// SQLite with SQLITE_OPEN_NOMUTEX corrupted the file when both used one connection at once.
+TEST(open_store, store_shared_between_threads) {
+  auto path = temp_sqlite_path();
+  auto opened = open_store(settings_with_url("sqlite:" + path));
+  ASSERT_TRUE(opened.ok()) << opened.err().describe();
+  auto& store = **opened;
+  ASSERT_TRUE(store.migrate().ok());
+  auto postings = testing::real_postings(400);
+  const auto t1 = parse_timestamp("2025-06-16T10:00:00.000Z").value();
+
+  std::string page_failure;
+  std::thread writer([&] {
+    for (std::size_t first = 0; first < postings.size() && page_failure.empty(); first += 10) {
+      page_write page;
+      page.feed = "python";
+      page.seen_at = t1;
+      page.postings.assign(postings.begin() + static_cast<long>(first),
+                           postings.begin() + static_cast<long>(first + 10));
+      auto written = store.write_page(page);
+      if (!written) page_failure = written.err().describe();
+    }
+  });
+  std::string token_failure;
+  for (int i = 0; i < 400 && token_failure.empty(); ++i) {
+    cached_token token{"visitor", secret("token-" + std::to_string(i)), 4'000'000'000, t1};
+    auto written = store.write_token(token);
+    auto read = store.read_token("visitor", t1);
+    if (!written) token_failure = written.err().describe();
+    if (!read) token_failure = read.err().describe();
+  }
+  writer.join();
+
+  EXPECT_EQ(page_failure, "");
+  EXPECT_EQ(token_failure, "");
+  auto rows = store.read_postings(1000);
+  ASSERT_TRUE(rows.ok()) << rows.err().describe();
+  EXPECT_EQ(rows->size(), 400u);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* check = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &check, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(check), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(check, 0)), "ok");
+  sqlite3_finalize(check);
+  sqlite3_close(db);
 }
 
 TEST(open_store, missing_file_rejected_when_reading) {
