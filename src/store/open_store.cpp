@@ -2,10 +2,12 @@
 // before any connection is made.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -84,6 +86,24 @@ std::string_view password_of(std::string_view url) {
 // Checks the URL's syntax with libpq before connecting, so that a malformed URL is a
 // configuration error. The password is masked in libpq's message.
 std::optional<error> check_postgres_url(const std::string& url) {
+  // libpq ends the user name and password at the first '/' or '@', so an unencoded one in the
+  // password turns the rest into host, port or database names, which then appear in messages
+  // and DNS lookups. The text up to the last '@' is the user name and password.
+  std::string_view rest = url;
+  rest.remove_prefix(std::min(rest.size(), rest.find("://") + 3));
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    auto userinfo = rest.substr(0, at);
+    for (auto [c, encoded] : {std::pair{'@', "%40"}, std::pair{'/', "%2F"}, std::pair{'?', "%3F"},
+                              std::pair{'#', "%23"}}) {
+      if (userinfo.find(c) != std::string_view::npos) {
+        return config_error_of(fmt::format(
+            "invalid PostgreSQL store URL: the user name or password contains '{}'; write it "
+            "percent-encoded as {}",
+            c, encoded));
+      }
+    }
+  }
+
   char* message = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &message);
   if (options != nullptr) {

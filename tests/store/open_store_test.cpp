@@ -106,6 +106,22 @@ TEST(open_store, postgres_bad_port_is_config_error) {
   }
 }
 
+// An unencoded '/' or '@' in the password would move part of it into the host or port name.
+TEST(open_store, postgres_unencoded_password_rejected) {
+  for (const char* url : {"postgres://job:S3cr/Pw@127.0.0.1:1/db",
+                          "postgres://job:S3cr@Pw@127.0.0.1:1/db",
+                          "postgresql://job:S3cr?Pw@127.0.0.1/db"}) {
+    auto opened = open_store(settings_with_url(url));
+
+    ASSERT_FALSE(opened.ok()) << url;
+    EXPECT_EQ(opened.err().kind, error_class::config) << url;
+    EXPECT_EQ(opened.err().describe().find("S3cr"), std::string::npos) << opened.err().describe();
+    EXPECT_EQ(opened.err().describe().find("Pw"), std::string::npos) << opened.err().describe();
+    EXPECT_NE(opened.err().message.find("percent-encoded"), std::string::npos)
+        << opened.err().message;
+  }
+}
+
 TEST(open_store, postgres_parse_error_masks_password) {
   for (const char* url : {"postgres://job:Sw0rdfish@[::1:5432/db", "postgres://job:Sw0rdfish%zz@h/db"}) {
     auto opened = open_store(settings_with_url(url));
