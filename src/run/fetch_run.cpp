@@ -57,7 +57,12 @@ std::vector<upwork::posting> select_postings(paging_state& state, upwork::page& 
       state.oldest_reached = posting.published_at;
     }
     if (!state.seen.insert(posting.id).second) continue;  // shifted down: met on an earlier page
-    if (!state.previous && state.accepted >= options.backfill) continue;
+    if (!state.previous && state.accepted >= options.backfill) {
+      // A backfill of 0 starts the feed now: nothing is stored, but the watermark must still
+      // move to the newest posting, or every later run would be a first run again.
+      if (options.backfill == 0) note_newest(state, posting);
+      continue;
+    }
     if (state.floor && posting.published_at < *state.floor) continue;  // covered by earlier runs
     note_newest(state, posting);
     if (is_known_at_watermark(state, posting)) continue;

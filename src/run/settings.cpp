@@ -158,7 +158,8 @@ std::vector<setting_spec> build_specs() {
   add("JOB_FETCHER_MAX_PAGES", "max-pages", "integer", "100", "search requests per run at most",
       make_integer<int>(JF_FIELD(max_pages), 1, 1000));
   add("JOB_FETCHER_BACKFILL", "backfill", "integer", "500",
-      "postings the first run of a feed stores (at most 5000)",
+      "postings the first run of a feed stores (at most 5000); 0 stores none and starts the feed "
+      "at the newest posting",
       make_integer<int>(JF_FIELD(backfill), 0, 5000));
   add("JOB_FETCHER_SKEW", "skew", "duration", "2m",
       "how far below the watermark a run reads, for late or out-of-order publishing",

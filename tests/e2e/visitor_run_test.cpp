@@ -295,6 +295,28 @@ TEST_P(visitor_run, max_pages_records_a_gap_and_keeps_the_watermark) {
   EXPECT_EQ(stored_by_id().size(), 300u);
 }
 
+// A backfill of 0 starts the feed now: the first run stores nothing but sets the watermark, so
+// the next run stores what was published since.
+TEST(run_limits, backfill_zero_starts_feed_now) {
+  temp_dir dir;
+  sim_process sim({"--published", "300"});
+  auto values = sim_settings(sim, "sqlite:" + (dir.path() / "jobs.db").string());
+  values.backfill = 0;
+
+  auto first = run_once(values);
+  sim.publish(30);
+  auto second = run_once(values);
+
+  EXPECT_EQ(first.status, run::run_status::ok) << first.to_text();
+  EXPECT_EQ(first.postings_new, 0);
+  EXPECT_EQ(second.status, run::run_status::ok) << second.to_text();
+  // The 30 new ones, plus older ones within the skew below the watermark (2 minutes).
+  EXPECT_GE(second.postings_new, 30);
+  EXPECT_LT(second.postings_new, 50);
+  auto stored = open_for_inspection(values.store)->read_postings(1000);
+  EXPECT_EQ(static_cast<std::int64_t>(stored->size()), second.postings_new);
+}
+
 // The run's own limits end it partial with a gap, like max_pages, and the next run closes the
 // gap. Neither is a failure of Upwork, and retrying cannot help.
 TEST(run_limits, request_budget_ends_partial) {
