@@ -222,7 +222,8 @@ std::vector<setting_spec> build_specs() {
   add("JOB_FETCHER_REQUEST_TIMEOUT", "", "duration", "30s", "one HTTP request at most",
       make_duration(JF_FIELD(request_timeout)));
   add("JOB_FETCHER_LEASE", "", "duration", "15m",
-      "how long a run holds its feed; an abandoned lease expires after this",
+      "how long a run holds its feed; keep it longer than JOB_FETCHER_DEADLINE, since a run "
+      "does not renew it; an abandoned lease expires after this",
       make_duration(JF_FIELD(lease)));
   add("JOB_FETCHER_MAX_ATTEMPTS", "", "integer", "4", "attempts per request, the first included",
       make_integer<int>(JF_FIELD(max_attempts), 1, 20));
