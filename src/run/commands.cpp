@@ -63,8 +63,16 @@ result<store::job_store*> open_store_for(app& fetcher, int& exit_code) {
 
 // The feed that --feed (or JOB_FETCHER_FEED) names, or nothing for every feed.
 std::optional<std::string> named_feed(const settings& values) {
-  if (values.feed == settings{}.feed) return std::nullopt;
+  if (!values.feed_named) return std::nullopt;
   return values.feed;
+}
+
+// Returns the newest published_at among the postings `feed` found.
+result<std::optional<timestamp>> newest_of_feed(store::job_store& store, const std::string& feed) {
+  auto rows = store.read_postings(1, feed);
+  if (!rows) return std::move(rows).err();
+  if (rows->empty()) return std::optional<timestamp>{};
+  return std::optional<timestamp>{rows->front().posting.published_at};
 }
 
 // The settings for a command that only reads the store: a mistyped SQLite path is an error,
@@ -208,7 +216,7 @@ int prune_command(const settings& values, const command_options& options) {
   std::vector<const feed_definition*> chosen;
   bool named = std::any_of(feeds.begin(), feeds.end(),
                            [&](const feed_definition& feed) { return feed.name == values.feed; });
-  if (named || values.feed != settings{}.feed) {
+  if (named || values.feed_named) {
     chosen.push_back(&select_feed(feeds, values.feed));
   } else {
     for (const auto& feed : feeds) chosen.push_back(&feed);
@@ -259,8 +267,9 @@ int status_command(const settings& values, const command_options& options) {
   int exit_code = 0;
   auto opened = open_store_for(fetcher, exit_code);
   if (!opened) return exit_code;
-  auto runs = (*opened)->recent_runs(named_feed(values), options.limit);
-  auto newest = (*opened)->newest_published_at();
+  auto feed = named_feed(values);
+  auto runs = (*opened)->recent_runs(feed, options.limit);
+  auto newest = feed ? newest_of_feed(**opened, *feed) : (*opened)->newest_published_at();
   if (!runs || !newest) {
     std::fprintf(stderr, "job-fetcher: %s\n",
                  (!runs ? runs.err() : newest.err()).describe().c_str());

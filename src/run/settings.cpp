@@ -293,6 +293,7 @@ settings load_settings(const std::function<std::optional<std::string>(const std:
     }
     if (!known) throw config_error(fmt::format("unknown flag --{}", flag));
   }
+  values.feed_named = getenv("JOB_FETCHER_FEED").has_value() || flags.contains("feed");
   // PostgREST is the store when it is configured and no store URL was given explicitly.
   bool store_given = getenv("JOB_FETCHER_STORE").has_value() || flags.contains("store");
   if (!values.store.postgrest_url.empty() && !store_given) values.store.url.clear();

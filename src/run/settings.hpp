@@ -22,6 +22,7 @@ struct settings {
   store::store_settings store;
 
   std::string feed = "default";
+  bool feed_named = false;  // JOB_FETCHER_FEED or --feed set `feed`, so reports show only it
   std::string source = "visitor";  // "visitor" | "marketplace"
   std::string feeds_file;
 

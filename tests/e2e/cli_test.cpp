@@ -118,6 +118,27 @@ TEST(cli, status_feed_shows_only_that_feed) {
   EXPECT_EQ(status["runs"][0]["feed"], "design");
 }
 
+// "default" is a feed name like any other, and freshness is that of the named feed.
+TEST(cli, status_feed_default_and_unknown) {
+  temp_dir dir;
+  sim_process sim({"--published", "100"});
+  auto env = sim_env(sim, "sqlite:" + (dir.path() / "jobs.db").string());
+  ASSERT_EQ(run_binary({"run", "--feed", "python", "--backfill", "50"}, env).exit_code, 0);
+  ASSERT_EQ(run_binary({"run", "--backfill", "20"}, env).exit_code, 0);
+
+  auto named_default = run_binary({"status", "--json", "--feed", "default"}, env);
+  auto unknown = run_binary({"status", "--json", "--feed", "nosuch"}, env);
+
+  ASSERT_EQ(named_default.exit_code, 0) << named_default.err;
+  auto status = nlohmann::json::parse(named_default.out);
+  ASSERT_EQ(status["runs"].size(), 1u) << named_default.out;
+  EXPECT_EQ(status["runs"][0]["feed"], "default");
+  ASSERT_EQ(unknown.exit_code, 0) << unknown.err;
+  auto none = nlohmann::json::parse(unknown.out);
+  EXPECT_TRUE(none["runs"].empty()) << unknown.out;
+  EXPECT_TRUE(none["newest_published_at"].is_null()) << unknown.out;
+}
+
 TEST(cli, show_feed_shows_only_that_feed) {
   temp_dir dir;
   sim_process sim({"--published", "100"});
