@@ -60,6 +60,13 @@ result<std::unique_ptr<job_store>> open_sqlite(std::string_view url, bool create
         "invalid store URL 'sqlite:': the path is missing; write sqlite:PATH, for example "
         "sqlite:./job-fetcher.db");
   }
+  // An in-memory database would report postings stored that vanish when the process ends.
+  if (path == ":memory:" || starts_with(path, "file:")) {
+    return config_error_of(fmt::format(
+        "invalid store URL '{}': the store must be a database file; write sqlite:PATH, for "
+        "example sqlite:./job-fetcher.db",
+        url));
+  }
   std::error_code ignored;
   if (!create && !std::filesystem::exists(std::filesystem::path(path), ignored)) {
     return config_error_of(

@@ -54,7 +54,15 @@ result<connection> connection::open(const std::string& path) {
 
   // WAL lets readers run while a page is written. NORMAL sync does not corrupt a WAL database
   // on power loss but may lose the last commits, which the next run repeats.
-  if (enable_wal(raw) != SQLITE_OK) return db.last_error("switch to WAL mode");
+  if (int wal = enable_wal(raw); wal != SQLITE_OK) {
+    if ((wal & 0xff) == SQLITE_NOTADB) {
+      return make_error(error_class::config,
+                        fmt::format("{} is not a SQLite database; set the store URL to "
+                                    "sqlite:PATH naming a job-fetcher database or a new file",
+                                    path));
+    }
+    return db.last_error("switch to WAL mode");
+  }
   auto configured = db.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
   if (!configured) return std::move(configured).err();
   return db;

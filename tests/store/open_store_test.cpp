@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -78,6 +79,30 @@ TEST(open_store, store_shared_between_threads) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(check, 0)), "ok");
   sqlite3_finalize(check);
   sqlite3_close(db);
+}
+
+TEST(open_store, memory_database_rejected) {
+  for (const char* url : {"sqlite::memory:", "sqlite:file:jobs.db?mode=memory"}) {
+    auto opened = open_store(settings_with_url(url));
+
+    ASSERT_FALSE(opened.ok()) << url;
+    EXPECT_EQ(opened.err().kind, error_class::config) << url;
+  }
+}
+
+TEST(open_store, file_not_database_is_config_error) {
+  auto path = temp_sqlite_path();
+  {
+    std::ofstream text(path);
+    text << "these are notes, not a database\n";
+  }
+
+  auto opened = open_store(settings_with_url("sqlite:" + path));
+
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.err().kind, error_class::config);
+  EXPECT_NE(opened.err().message.find("is not a SQLite database"), std::string::npos)
+      << opened.err().message;
 }
 
 TEST(open_store, missing_file_rejected_when_reading) {
