@@ -42,12 +42,36 @@ app::app(settings values, clock_source& clock)
 
 app::~app() = default;
 
+namespace {
+
+// For commands that only read: the database must hold this build's schema, which they neither
+// create nor upgrade, so that a mistyped store URL changes no other application's database.
+result<void> check_schema(store::job_store& db) {
+  auto versions = db.schema_version();
+  if (!versions) return std::move(versions).err();
+  if (versions->current == 0) {
+    return make_error(error_class::config,
+                      "the store holds no job-fetcher schema; check the store URL "
+                      "(JOB_FETCHER_STORE or --store), or create the schema with job-fetcher "
+                      "migrate");
+  }
+  if (versions->current != versions->latest) {
+    return make_error(error_class::config,
+                      fmt::format("the store's schema is version {} and this build reads version "
+                                  "{}; run job-fetcher migrate with the newer of the two builds",
+                                  versions->current, versions->latest));
+  }
+  return {};
+}
+
+}  // namespace
+
 result<store::job_store*> app::store() {
   if (!parts_->store) {
     auto opened = store::open_store(settings_.store);
     if (!opened) return std::move(opened).err();
-    auto migrated = (*opened)->migrate();
-    if (!migrated) return std::move(migrated).err();
+    auto ready = settings_.store.read_only ? check_schema(**opened) : (*opened)->migrate();
+    if (!ready) return std::move(ready).err();
     parts_->store = std::move(opened).value();
   }
   return parts_->store.get();

@@ -78,7 +78,7 @@ result<std::optional<timestamp>> newest_of_feed(store::job_store& store, const s
 // The settings for a command that only reads the store: a mistyped SQLite path is an error,
 // not a new empty database.
 settings reading(settings values) {
-  values.store.create_sqlite_file = false;
+  values.store.read_only = true;
   return values;
 }
 

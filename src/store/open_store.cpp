@@ -170,7 +170,7 @@ result<std::unique_ptr<job_store>> open_unshared(const store_settings& settings)
     return config_error_of(fmt::format(
         "invalid store URL '{}': it has no scheme; for a SQLite file write sqlite:{}", url, url));
   }
-  if (*scheme == "sqlite") return open_sqlite(url, settings.create_sqlite_file);
+  if (*scheme == "sqlite") return open_sqlite(url, !settings.read_only);
   if (*scheme == "postgres" || *scheme == "postgresql") {
     if (auto invalid = check_postgres_url(settings.url)) return *invalid;
     return make_postgres_store(settings.url);

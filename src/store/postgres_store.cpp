@@ -405,6 +405,7 @@ class postgres_store final : public job_store {
   explicit postgres_store(postgres::connection db) : db_(std::move(db)) {}
 
   result<void> migrate() override;
+  result<schema_versions> schema_version() override;
   result<bool> acquire_lease(const std::string& feed, const std::string& owner, timestamp now,
                              timestamp until) override;
   result<void> release_lease(const std::string& feed, const std::string& owner) override;
@@ -477,6 +478,18 @@ result<void> postgres_store::apply_migrations() {
     if (!recorded) return std::move(recorded).err();
   }
   return {};
+}
+
+result<schema_versions> postgres_store::schema_version() {
+  schema_versions versions;
+  versions.latest = postgres::latest_schema_version();
+  auto table = db_.query("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  if (!table) return std::move(table).err();
+  if (table->text(0, 0) != "t") return versions;
+  auto applied = db_.query("SELECT coalesce(max(version), 0) FROM schema_migrations");
+  if (!applied) return std::move(applied).err();
+  versions.current = std::stoi(std::string(applied->text(0, 0)));
+  return versions;
 }
 
 result<bool> postgres_store::acquire_lease(const std::string& feed, const std::string& owner,

@@ -96,6 +96,7 @@ class postgrest_store final : public job_store {
   }
 
   result<void> migrate() override;
+  result<schema_versions> schema_version() override;
   result<bool> acquire_lease(const std::string& feed, const std::string& owner, timestamp now,
                              timestamp until) override;
   result<void> release_lease(const std::string& feed, const std::string& owner) override;
@@ -194,11 +195,23 @@ result<json> postgrest_store::rpc(http::client& client, const std::string& funct
 }
 
 result<void> postgrest_store::migrate() {
-  // PostgREST cannot run DDL. Checking that the newest function answers tells an operator early
+  // PostgREST cannot run DDL. Calling a function of the newest migration tells an operator early
   // that the schema from `job-fetcher migrate --print` has not been applied.
-  auto checked = rpc("newest_published_at", json::object(), replay::safe);
-  if (!checked) return std::move(checked).err();
+  auto checked = rpc("read_postings", {{"p_limit", 0}, {"p_feed", nullptr}}, replay::safe);
+  if (!checked) {
+    error failure = std::move(checked).err();
+    failure.message += "; apply the SQL that job-fetcher migrate --print prints";
+    return failure;
+  }
   return {};
+}
+
+// PostgREST does not expose schema_migrations, so the version is the latest when the newest
+// migration's function answers.
+result<schema_versions> postgrest_store::schema_version() {
+  if (auto checked = migrate(); !checked) return std::move(checked).err();
+  int latest = postgres::latest_schema_version();
+  return schema_versions{latest, latest};
 }
 
 result<bool> postgrest_store::acquire_lease(const std::string& feed, const std::string& owner,

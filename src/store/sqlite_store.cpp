@@ -381,6 +381,7 @@ class sqlite_job_store final : public job_store {
   explicit sqlite_job_store(connection db) : db_(std::move(db)) {}
 
   result<void> migrate() override { return sqlite::migrate_schema(db_); }
+  result<schema_versions> schema_version() override;
 
   result<bool> acquire_lease(const std::string& feed, const std::string& owner, timestamp now,
                              timestamp until) override {
@@ -667,6 +668,24 @@ result<void> sqlite_job_store::write_token(const cached_token& token) {
         .bind(3, token.expires)
         .bind(4, format_timestamp(token.created_at));
   });
+}
+
+result<schema_versions> sqlite_job_store::schema_version() {
+  schema_versions versions;
+  versions.latest = sqlite::latest_schema_version();
+  auto table = statement::prepare(
+      db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+  if (!table) return std::move(table).err();
+  auto found = table->step();
+  if (!found) return std::move(found).err();
+  if (table->int64(0) == 0) return versions;
+
+  auto applied = statement::prepare(db_, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+  if (!applied) return std::move(applied).err();
+  auto row = applied->step();
+  if (!row) return std::move(row).err();
+  versions.current = static_cast<int>(applied->int64(0));
+  return versions;
 }
 
 result<std::vector<stored_posting>> sqlite_job_store::read_postings(

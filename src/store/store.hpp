@@ -85,6 +85,11 @@ struct cached_token {
   timestamp created_at{};
 };
 
+struct schema_versions {
+  int current = 0;
+  int latest = 0;
+};
+
 // A store. The concrete stores serve one thread at a time. open_store() wraps them so that the
 // threads of one run (the fetch loop with its token cache, the page writer) can share an
 // instance. Concurrent runs use separate instances (or processes) and are kept apart by leases.
@@ -94,6 +99,10 @@ class job_store {
 
   // Creates or upgrades the schema; idempotent.
   virtual result<void> migrate() = 0;
+
+  // Returns the schema version the database holds (0 when it has no job-fetcher schema) and the
+  // version this build writes.
+  virtual result<schema_versions> schema_version() = 0;
 
   // Takes the feed's lease until `until` for `owner`. Returns false when another owner holds an
   // unexpired lease. Taking a lease one already holds extends it.
@@ -147,7 +156,9 @@ struct store_settings {
   secret postgrest_key;                         // sent as apikey and Authorization: Bearer
   int postgrest_batch_rows = 500;               // rows per POST
   int postgrest_parallelism = 4;                // concurrent POSTs of one page
-  bool create_sqlite_file = true;               // false: a missing SQLite file is a config error
+  // For commands that only read (status, show): a missing SQLite file is a config error, and the
+  // schema is checked, never created or upgraded.
+  bool read_only = false;
 };
 
 // Opens the configured store. An invalid URL is a config error naming the value and the valid

@@ -20,6 +20,10 @@ class synchronized_store final : public job_store {
 
   result<void> migrate() override { return locked([&] { return inner_->migrate(); }); }
 
+  result<schema_versions> schema_version() override {
+    return locked([&] { return inner_->schema_version(); });
+  }
+
   result<bool> acquire_lease(const std::string& feed, const std::string& owner, timestamp now,
                              timestamp until) override {
     return locked([&] { return inner_->acquire_lease(feed, owner, now, until); });

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include "e2e/e2e_support.hpp"
@@ -14,6 +15,26 @@ namespace job_fetcher::e2e {
 namespace {
 
 using doubles::sim_process;
+
+// Runs one SQL statement on a SQLite file and returns the first column of its first row, or the
+// error text.
+std::string run_sqlite(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return "cannot open " + path;
+  std::string first;
+  char* message = nullptr;
+  auto keep_first = [](void* out, int columns, char** values, char**) {
+    auto& text = *static_cast<std::string*>(out);
+    if (columns > 0 && values[0] != nullptr && text.empty()) text = values[0];
+    return 0;
+  };
+  if (sqlite3_exec(db, sql.c_str(), keep_first, &first, &message) != SQLITE_OK) {
+    first = message != nullptr ? message : "failed";
+    sqlite3_free(message);
+  }
+  sqlite3_close(db);
+  return first;
+}
 
 std::vector<std::string> sim_env(const sim_process& sim, const std::string& store_url) {
   return {"UPWORK_VISITOR_URL=" + sim.base_url() + "/api/graphql/v1?alias=visitorJobSearch",
@@ -101,6 +122,20 @@ TEST(cli, status_and_show_reject_missing_database) {
     EXPECT_NE(result.err.find(path + " does not exist"), std::string::npos) << result.err;
     EXPECT_FALSE(std::filesystem::exists(path)) << command;
   }
+}
+
+// Reading commands check the schema and never create one in another application's database.
+TEST(cli, status_and_show_leave_foreign_database_alone) {
+  temp_dir dir;
+  auto path = (dir.path() / "other.db").string();
+  ASSERT_EQ(run_sqlite(path, "CREATE TABLE notes (body TEXT)"), "");
+  for (const char* command : {"status", "show"}) {
+    auto result = run_binary({command, "--store", "sqlite:" + path}, {});
+
+    EXPECT_EQ(result.exit_code, 2) << command << ": " << result.err;
+    EXPECT_NE(result.err.find("no job-fetcher schema"), std::string::npos) << result.err;
+  }
+  EXPECT_EQ(run_sqlite(path, "SELECT group_concat(name) FROM sqlite_master"), "notes");
 }
 
 TEST(cli, status_feed_shows_only_that_feed) {

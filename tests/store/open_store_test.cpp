@@ -108,7 +108,7 @@ TEST(open_store, file_not_database_is_config_error) {
 TEST(open_store, missing_file_rejected_when_reading) {
   auto path = temp_sqlite_path();
   auto settings = settings_with_url("sqlite:" + path);
-  settings.create_sqlite_file = false;
+  settings.read_only = true;
 
   auto opened = open_store(settings);
 

@@ -30,6 +30,7 @@ class store_with_double final : public job_store {
       : server_(std::move(server)), inner_(std::move(inner)) {}
 
   result<void> migrate() override { return inner_->migrate(); }
+  result<store::schema_versions> schema_version() override { return inner_->schema_version(); }
   result<bool> acquire_lease(const std::string& feed, const std::string& owner, timestamp now,
                              timestamp until) override {
     return inner_->acquire_lease(feed, owner, now, until);
