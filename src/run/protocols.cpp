@@ -277,6 +277,17 @@ void validate(const settings& values) {
         "most Upwork returns per request",
         values.page_size, upwork::max_visitor_page_size));
   }
+  // A first run that cannot reach its backfill within max_pages ends partial without a
+  // watermark, so every later run would be a first run that reads the same pages again.
+  if (static_cast<std::int64_t>(values.backfill) >
+      static_cast<std::int64_t>(values.page_size) * values.max_pages) {
+    throw config_error(fmt::format(
+        "invalid JOB_FETCHER_BACKFILL / --backfill {}: the first run reads at most "
+        "JOB_FETCHER_MAX_PAGES × JOB_FETCHER_PAGE_SIZE = {} × {} = {} postings; lower the "
+        "backfill or raise one of the two",
+        values.backfill, values.max_pages, values.page_size,
+        static_cast<std::int64_t>(values.page_size) * values.max_pages));
+  }
   if (values.source == "visitor") {
     auto checked = upwork::validate(make_visitor_query(values));
     if (!checked) {

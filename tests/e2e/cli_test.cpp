@@ -108,6 +108,9 @@ INSTANTIATE_TEST_SUITE_P(
         bad_setting{"deadline_within_margin", {"--deadline", "1s"}, {}, "JOB_FETCHER_DEADLINE"},
         bad_setting{"feed_name_with_colon", {"--feed", "token:UniversalSearch"}, {},
                     "JOB_FETCHER_FEED"},
+        bad_setting{"backfill_beyond_max_pages",
+                    {"--page-size", "10", "--max-pages", "5", "--backfill", "100"}, {},
+                    "JOB_FETCHER_BACKFILL"},
         bad_setting{"unknown_flag", {"--no-such-flag"}, {}, "no-such-flag"}),
     [](const auto& test_info) { return test_info.param.name; });
 

@@ -73,6 +73,7 @@ contractor_tier = "ExpertLevel"
 location = ["Germany", "France"]
 page_size = 25
 max_pages = 7
+backfill = 150
 retention = "24h"
 )toml";
 
