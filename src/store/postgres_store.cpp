@@ -586,8 +586,8 @@ result<bool> postgres_store::begin_and_check(const std::vector<const upwork::pos
 }
 
 // Copies a page whose postings are all new (a first load, a backfill, most pages of a run)
-// straight into upwork_jobs: that is the plain COPY and nothing more, where staging the rows and
-// upserting them costs about twice as much. Returns nothing when the page must be upserted.
+// straight into upwork_jobs, which costs what a plain COPY costs. Staging the rows and upserting
+// them costs about twice as much. Returns nothing when the page must be upserted instead.
 result<std::optional<upsert_counts>> postgres_store::copy_new(
     const std::vector<const upwork::posting*>& distinct, const page_write& page) {
   auto copied =
