@@ -13,7 +13,10 @@ namespace job_fetcher::store {
 // Opens (creating if missing) the SQLite database file at `path`. A directory that does not exist
 // or cannot be written is a config error naming the path; a database that cannot be opened is a
 // store error.
-result<std::unique_ptr<job_store>> make_sqlite_store(const std::string& path);
+// With `existing_only`, the file must exist and its journal mode is left alone (for commands
+// that only read).
+result<std::unique_ptr<job_store>> make_sqlite_store(const std::string& path,
+                                                     bool existing_only = false);
 
 // Connects to PostgreSQL with a libpq connection string or URI ("postgres://user@host/db").
 // An unreachable server or a rejected login is a store error.

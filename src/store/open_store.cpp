@@ -74,7 +74,7 @@ result<std::unique_ptr<job_store>> open_sqlite(std::string_view url, bool create
                     "--store), or create it with job-fetcher run or job-fetcher migrate",
                     path));
   }
-  return make_sqlite_store(std::string(path));
+  return make_sqlite_store(std::string(path), !create);
 }
 
 // Returns the password part of postgres://USER:PASSWORD@HOST/…, as written (still encoded).

@@ -40,9 +40,10 @@ int enable_wal(sqlite3* db) {
 
 // --- connection ---
 
-result<connection> connection::open(const std::string& path) {
+result<connection> connection::open(const std::string& path, bool existing_only) {
   sqlite3* raw = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (!existing_only) flags |= SQLITE_OPEN_CREATE;
   int code = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   connection db(raw, path);  // owns the handle even when opening failed
   if (code != SQLITE_OK) {
@@ -54,7 +55,7 @@ result<connection> connection::open(const std::string& path) {
 
   // WAL lets readers run while a page is written. NORMAL sync does not corrupt a WAL database
   // on power loss but may lose the last commits, which the next run repeats.
-  if (int wal = enable_wal(raw); wal != SQLITE_OK) {
+  if (int wal = existing_only ? SQLITE_OK : enable_wal(raw); wal != SQLITE_OK) {
     if ((wal & 0xff) == SQLITE_NOTADB) {
       return make_error(error_class::config,
                         fmt::format("{} is not a SQLite database; set the store URL to "

@@ -763,7 +763,7 @@ std::optional<error> check_writable(const std::string& path) {
 
 }  // namespace
 
-result<std::unique_ptr<job_store>> make_sqlite_store(const std::string& path) {
+result<std::unique_ptr<job_store>> make_sqlite_store(const std::string& path, bool existing_only) {
   if (path.empty()) {
     return make_error(error_class::config,
                       "SQLite database path is empty; set the store URL to sqlite:PATH, for "
@@ -771,7 +771,7 @@ result<std::unique_ptr<job_store>> make_sqlite_store(const std::string& path) {
   }
   if (auto unwritable = check_writable(path)) return *unwritable;
 
-  auto db = connection::open(path);
+  auto db = connection::open(path, existing_only);
   if (!db) return std::move(db).err();
   return std::unique_ptr<job_store>(std::make_unique<sqlite_job_store>(std::move(*db)));
 }

@@ -17,8 +17,10 @@ namespace job_fetcher::store::sqlite {
 // One open database connection, closed on destruction. Move-only.
 class connection {
  public:
-  // Opens or creates the database file and sets WAL mode, a busy timeout and foreign keys.
-  static result<connection> open(const std::string& path);
+  // Opens or creates the database file and sets WAL mode, a busy timeout and foreign keys. With
+  // `existing_only`, a missing file is not created and the journal mode is left as it is, so
+  // that a file of another application is not changed.
+  static result<connection> open(const std::string& path, bool existing_only = false);
 
   connection(connection&& other) noexcept;
   connection& operator=(connection&& other) noexcept;

@@ -139,6 +139,7 @@ TEST(cli, status_and_show_leave_foreign_database_alone) {
     EXPECT_NE(result.err.find("no job-fetcher schema"), std::string::npos) << result.err;
   }
   EXPECT_EQ(run_sqlite(path, "SELECT group_concat(name) FROM sqlite_master"), "notes");
+  EXPECT_EQ(run_sqlite(path, "PRAGMA journal_mode"), "delete");
 }
 
 TEST(cli, status_feed_shows_only_that_feed) {
