@@ -158,7 +158,7 @@ std::vector<setting_spec> build_specs() {
   add("JOB_FETCHER_MAX_PAGES", "max-pages", "integer", "100", "search requests per run at most",
       make_integer<int>(JF_FIELD(max_pages), 1, 1000));
   add("JOB_FETCHER_BACKFILL", "backfill", "integer", "500",
-      "postings the first run of a feed stores (at most 5000); 0 stores none and starts the feed "
+      "postings the first run of a feed stores (at most 5000). 0 stores none and starts the feed "
       "at the newest posting",
       make_integer<int>(JF_FIELD(backfill), 0, 5000));
   add("JOB_FETCHER_SKEW", "skew", "duration", "2m",
@@ -222,8 +222,8 @@ std::vector<setting_spec> build_specs() {
   add("JOB_FETCHER_REQUEST_TIMEOUT", "", "duration", "30s", "one HTTP request at most",
       make_duration(JF_FIELD(request_timeout)));
   add("JOB_FETCHER_LEASE", "", "duration", "15m",
-      "how long a run holds its feed; keep it longer than JOB_FETCHER_DEADLINE, since a run "
-      "does not renew it; an abandoned lease expires after this",
+      "how long a run keeps its feed. Keep it longer than JOB_FETCHER_DEADLINE, because a run "
+      "does not renew it. An abandoned lease expires after this",
       make_duration(JF_FIELD(lease)));
   add("JOB_FETCHER_MAX_ATTEMPTS", "", "integer", "4", "attempts per request, the first included",
       make_integer<int>(JF_FIELD(max_attempts), 1, 20));

@@ -195,7 +195,7 @@ result<json> postgrest_store::rpc(http::client& client, const std::string& funct
 }
 
 result<void> postgrest_store::migrate() {
-  // PostgREST cannot run DDL. Calling a function of the newest migration tells an operator early
+  // PostgREST cannot run DDL. Calling a function of the newest migration shows an operator early
   // that the schema from `job-fetcher migrate --print` has not been applied.
   auto checked = rpc("read_postings", {{"p_limit", 0}, {"p_feed", nullptr}}, replay::safe);
   if (!checked) {
@@ -207,7 +207,7 @@ result<void> postgrest_store::migrate() {
 }
 
 // PostgREST does not expose schema_migrations, so the version is the latest when the newest
-// migration's function answers.
+// migration's function responds.
 result<schema_versions> postgrest_store::schema_version() {
   if (auto checked = migrate(); !checked) return std::move(checked).err();
   int latest = postgres::latest_schema_version();

@@ -100,7 +100,7 @@ class job_store {
   // Creates or upgrades the schema; idempotent.
   virtual result<void> migrate() = 0;
 
-  // Returns the schema version the database holds (0 when it has no job-fetcher schema) and the
+  // Returns the schema version the database contains (0 when it has no job-fetcher schema) and the
   // version this build writes.
   virtual result<schema_versions> schema_version() = 0;
 

@@ -301,7 +301,8 @@ TEST(sqlite_store, concurrent_first_opens_succeed) {
     for (pid_t child : children) {
       int status = 0;
       ASSERT_EQ(::waitpid(child, &status, 0), child);
-      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      ASSERT_TRUE(WIFEXITED(status)) << "round " << round << ": a process died on " << path;
+      ASSERT_EQ(WEXITSTATUS(status), 0)
           << "round " << round << ": a process failed to open or migrate " << path;
     }
   }
